@@ -1,0 +1,127 @@
+"""Containers every dataset returns, and the dataset base class and registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from xmbench.errors import XmbenchError
+from xmbench.options import Modality
+from xmbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModalitySpec:
+    """What one modality is: a display name and, for raw images, the input shape for the extractor."""
+
+    name: str
+    input_shape: tuple[int, ...] | None = None  # (C, H, W) for images; None when already features
+
+    @property
+    def needs_extractor(self) -> bool:
+        return self.input_shape is not None
+
+
+@dataclass(frozen=True)
+class PairedSplit:
+    """Row i of ``a`` and row i of ``b`` form one cross-modal pair; each side has its own labels."""
+
+    a: np.ndarray
+    b: np.ndarray
+    y_a: np.ndarray
+    y_b: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.a)
+        if not (len(self.b) == len(self.y_a) == len(self.y_b) == n):
+            raise XmbenchError(
+                f"paired split has mismatched lengths: a={len(self.a)}, b={len(self.b)}, "
+                f"y_a={len(self.y_a)}, y_b={len(self.y_b)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def x(self, modality: Modality | str) -> np.ndarray:
+        return self.a if Modality.parse(modality) is Modality.A else self.b
+
+    def y(self, modality: Modality | str) -> np.ndarray:
+        return self.y_a if Modality.parse(modality) is Modality.A else self.y_b
+
+
+@dataclass(frozen=True)
+class CrossModalData:
+    """A loaded dataset: train and test pairs of two modalities plus what describes them."""
+
+    name: str
+    pairing: str
+    modalities: tuple[ModalitySpec, ModalitySpec]
+    class_names: tuple[str, ...]
+    train: PairedSplit
+    test: PairedSplit
+    provenance: dict[str, object] = field(default_factory=dict)
+
+    def spec(self, modality: Modality | str) -> ModalitySpec:
+        return self.modalities[0 if Modality.parse(modality) is Modality.A else 1]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What a dataset loader may use: where data lives, whether it may download, the split seed."""
+
+    data_root: Path | None = None
+    allow_download: bool = False
+    split_seed: int = 0
+
+
+class Dataset(ABC):
+    """A registered dataset. Class attributes are its metadata record; ``load`` is lazy I/O."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    pairings: ClassVar[tuple[str, ...]]
+    source: ClassVar[str]
+    license: ClassVar[str]
+    citation: ClassVar[str]
+
+    @classmethod
+    def default_pairing(cls) -> str:
+        return cls.pairings[0]
+
+    @classmethod
+    def check_pairing(cls, pairing: str | None) -> str:
+        if pairing is None:
+            return cls.default_pairing()
+        if pairing not in cls.pairings:
+            raise XmbenchError(
+                f"pairing {pairing!r} does not apply to dataset {cls.name!r}; "
+                f"valid: {', '.join(cls.pairings)}"
+            )
+        return pairing
+
+    @classmethod
+    def load(cls, pairing: str | None, options: LoadOptions) -> CrossModalData:
+        return cls._load(cls.check_pairing(pairing), options)
+
+    @classmethod
+    @abstractmethod
+    def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData: ...
+
+
+DATASETS: Registry[type[Dataset]] = Registry("dataset")
+
+
+def require_data_root(options: LoadOptions, dataset: str) -> Path:
+    if options.data_root is None:
+        raise XmbenchError(
+            f"dataset {dataset!r} reads files from a data root: pass --data-root DIR "
+            "or set XMBENCH_DATA_ROOT"
+        )
+    root = Path(options.data_root).expanduser()
+    if not root.is_dir():
+        raise XmbenchError(f"data root {str(root)!r} is not a directory")
+    return root

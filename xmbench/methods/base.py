@@ -1,0 +1,136 @@
+"""The method interface: scikit-learn-style estimators over paired frozen features.
+
+A method's constructor only stores hyper-parameters. ``fit`` validates the training pairs once
+(here), trains, and returns self; learned state ends in ``_``. ``embed`` maps one modality's
+features into the common space; methods that can generate the other modality's features also
+implement ``translate``. Methods never score themselves: ``xmbench.eval`` does that.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from xmbench.data.base import PairedSplit
+from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.options import Modality, Profile
+from xmbench.registry import Registry
+
+
+class NotFittedError(XmbenchError):
+    """``embed`` or ``translate`` was called before ``fit``."""
+
+
+class CrossModalMethod(ABC):
+    """Base class of every registered method.
+
+    Subclasses declare ``name`` (the registry key), ``profiles`` (constructor overrides for
+    ``smoke``, ``quick`` and ``paper``) and implement ``_fit`` and ``_embed`` (and ``_translate``
+    when ``can_translate``). Every constructor takes ``seed`` and ``device`` keywords.
+    """
+
+    name: ClassVar[str]
+    profiles: ClassVar[dict[Profile, dict[str, Any]]] = {}
+    can_translate: ClassVar[bool] = False
+
+    @classmethod
+    def from_profile(cls, profile: Profile | str, **overrides: Any) -> CrossModalMethod:
+        """Construct with the profile's hyper-parameters; ``overrides`` win (e.g. seed, device)."""
+        settings = dict(cls.profiles.get(Profile.parse(profile), {}))
+        settings.update(overrides)
+        return cls(**settings)
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, read back from attributes of the same name (sklearn)."""
+        signature = inspect.signature(type(self).__init__)
+        return {
+            name: getattr(self, name)
+            for name in signature.parameters
+            if name != "self" and signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
+        }
+
+    def fit(self, train: PairedSplit) -> CrossModalMethod:
+        """Learn the common space from paired training features; returns self."""
+        check_features("a", train.a)
+        check_features("b", train.b)
+        if len(train) < 2:
+            raise XmbenchError(f"{self.name}: needs at least 2 training pairs, got {len(train)}")
+        self.n_features_in_ = {Modality.A: train.a.shape[1], Modality.B: train.b.shape[1]}
+        self._fit(train)
+        self.fitted_ = True
+        return self
+
+    def embed(self, modality: Modality | str, X: np.ndarray) -> np.ndarray:
+        """Map features of ``modality`` into the common space: (n, d_modality) -> (n, d_common)."""
+        modality = self._check_input(modality, X)
+        Z = np.asarray(self._embed(modality, np.asarray(X, dtype=np.float32)))
+        check_output(self.name, f"embedding of modality {modality.value}", Z, len(X), forbid_zero_rows=True)
+        return Z
+
+    def translate(self, source: Modality | str, X: np.ndarray) -> np.ndarray:
+        """Generate the other modality's features from ``source`` features."""
+        if not self.can_translate:
+            raise XmbenchError(f"method {self.name!r} cannot translate between modalities")
+        source = self._check_input(source, X)
+        out = np.asarray(self._translate(source, np.asarray(X, dtype=np.float32)))
+        check_output(self.name, f"translation from modality {source.value}", out, len(X), forbid_zero_rows=False)
+        return out
+
+    def training_log(self) -> list[dict[str, Any]]:
+        """Per-epoch training records (e.g. GAN losses) for the results store; empty by default."""
+        return list(getattr(self, "history_", []))
+
+    def extra_results(self) -> dict[str, float]:
+        """Facts about the fitted model worth a results row (e.g. an approximation's rank)."""
+        return {}
+
+    @abstractmethod
+    def _fit(self, train: PairedSplit) -> None: ...
+
+    @abstractmethod
+    def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray: ...
+
+    def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_input(self, modality: Modality | str, X: np.ndarray) -> Modality:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"method {self.name!r} is not fitted yet; call fit first")
+        modality = Modality.parse(modality)
+        check_features(modality.value, X)
+        expected = self.n_features_in_[modality]
+        if X.shape[1] != expected:
+            raise XmbenchError(
+                f"{self.name}: modality {modality.value} has {expected} features at fit, got {X.shape[1]}"
+            )
+        return modality
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def check_features(modality: str, X: np.ndarray) -> None:
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise XmbenchError(f"features of modality {modality} must be a non-empty 2-D array, got shape {X.shape}")
+    if not np.isfinite(X).all():
+        raise XmbenchError(f"features of modality {modality} contain NaN or inf")
+
+
+def check_output(method: str, what: str, Z: np.ndarray, n_rows: int, *, forbid_zero_rows: bool) -> None:
+    """A method's output must be finite and of the right length (embeddings also non-zero rows):
+    never a silent NaN."""
+    if Z.ndim != 2 or Z.shape[0] != n_rows:
+        raise XmbenchError(f"{method}: {what} has shape {Z.shape}, expected ({n_rows}, d)")
+    if not np.isfinite(Z).all():
+        raise NonFiniteError(f"{method}: {what} contains NaN or inf")
+    zero_rows = int((np.abs(Z).max(axis=1) == 0).sum()) if forbid_zero_rows else 0
+    if zero_rows:
+        raise NonFiniteError(f"{method}: {what} has {zero_rows} all-zero rows (cosine similarity undefined)")
+
+
+METHODS: Registry[type[CrossModalMethod]] = Registry("method")

@@ -1,0 +1,57 @@
+"""String-valued options. Every parse error lists the valid values."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from xmbench.errors import XmbenchError
+
+
+class StrOption(str, Enum):
+    """A string enum whose ``parse`` names every valid value on failure."""
+
+    @classmethod
+    def parse(cls, value: str | StrOption) -> StrOption:
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(member.value for member in cls)
+            raise XmbenchError(f"invalid {cls.label()} {value!r}; valid: {valid}") from None
+
+    @classmethod
+    def label(cls) -> str:
+        return cls.__name__.lower()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Profile(StrOption):
+    """How much compute a method gets: CI seconds, CPU minutes, or the published protocol."""
+
+    SMOKE = "smoke"
+    QUICK = "quick"
+    PAPER = "paper"
+
+
+class DeviceChoice(StrOption):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+    @classmethod
+    def label(cls) -> str:
+        return "device"
+
+
+class Modality(StrOption):
+    """The two modalities of every dataset; each dataset names them (e.g. A = letter, B = colour)."""
+
+    A = "a"
+    B = "b"
+
+    @property
+    def other(self) -> Modality:
+        return Modality.B if self is Modality.A else Modality.A
