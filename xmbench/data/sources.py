@@ -1,0 +1,59 @@
+"""Reading dataset files under the data root, and torchvision downloads that fail politely offline."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from xmbench.errors import DataUnavailableError, XmbenchError
+
+T = TypeVar("T")
+IDX_DTYPES = {0x08: np.uint8}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (MNIST format), gzipped or not, as a numpy array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:
+        raise XmbenchError(f"cannot read {path}: {error}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise XmbenchError(f"{path} is not an unsigned-byte IDX file (corrupt or wrong file)")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise XmbenchError(f"{path} is truncated: header says {shape}, found {data.size} values")
+    return data.reshape(shape)
+
+
+def find_idx(folder: Path, stem: str) -> Path | None:
+    """``stem`` uncompressed or gzipped, whichever exists."""
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def try_download(what: str, download: Callable[[], T]) -> T | None:
+    """Run a torchvision download; offline or unwritable data roots give a warning and None."""
+    try:
+        return download()
+    except (OSError, RuntimeError, ValueError) as error:  # URLError is an OSError
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        warnings.warn(f"downloading {what} failed ({reason}); trying local files", stacklevel=2)
+        return None
+
+
+def missing(dataset: str, root: Path, expected: str) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"dataset {dataset!r}: no data under {root} (expected {expected}); "
+        "point --data-root at a folder that has it, or pass --download when online"
+    )
