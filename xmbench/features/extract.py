@@ -1,0 +1,86 @@
+"""Frozen per-modality features: train each image modality's CNN once, extract, cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import xmbench
+from xmbench.data.base import CrossModalData, PairedSplit
+from xmbench.features.cache import FeatureCache, cache_key
+from xmbench.features.cnn import ExtractorConfig, extract, train_extractor
+from xmbench.options import Modality
+from xmbench.seeding import derive_seed
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The features every method of a run consumes, and what the extractors scored on test data."""
+
+    data: CrossModalData  # same metadata as the loaded dataset; splits hold (n, d) float32 features
+    extractor_accuracy: dict[str, float]  # modality name -> test accuracy of its CNN classifier
+    cache_key: str
+    from_cache: bool
+
+
+def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device) -> dict:
+    """Everything the features depend on; its hash is the cache key."""
+    return {
+        "dataset": data.name,
+        "pairing": data.pairing,
+        "split_seed": split_seed,
+        "provenance": data.provenance,
+        "extractor": dataclasses.asdict(config),
+        "device_type": device.type,
+        "xmbench": xmbench.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def build_features(
+    data: CrossModalData,
+    config: ExtractorConfig,
+    split_seed: int,
+    device: torch.device,
+    cache: FeatureCache | None,
+) -> FeatureSet:
+    inputs = feature_inputs(data, config, split_seed, device)
+    cached = cache.load(inputs) if cache is not None else None
+    if cached is not None:
+        arrays, accuracy = cached
+        from_cache = True
+    else:
+        arrays, accuracy = _extract_all(data, config, split_seed, device)
+        from_cache = False
+        if cache is not None:
+            cache.save(inputs, arrays, accuracy)
+    features = dataclasses.replace(
+        data,
+        train=PairedSplit(arrays["train_a"], arrays["train_b"], data.train.y_a, data.train.y_b),
+        test=PairedSplit(arrays["test_a"], arrays["test_b"], data.test.y_a, data.test.y_b),
+    )
+    return FeatureSet(features, accuracy, cache_key(inputs), from_cache)
+
+
+def _extract_all(
+    data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    arrays, accuracy = {}, {}
+    for modality in Modality:
+        spec = data.spec(modality)
+        train_x, test_x = data.train.x(modality), data.test.x(modality)
+        if not spec.needs_extractor:
+            arrays[f"train_{modality.value}"] = np.asarray(train_x, dtype=np.float32)
+            arrays[f"test_{modality.value}"] = np.asarray(test_x, dtype=np.float32)
+            continue
+        seed = derive_seed(split_seed, data.name, data.pairing, "extractor", spec.name)
+        model = train_extractor(
+            train_x, data.train.y(modality), len(data.class_names), config, seed, device
+        )
+        arrays[f"train_{modality.value}"], _ = extract(model, train_x, device)
+        arrays[f"test_{modality.value}"], predicted = extract(model, test_x, device)
+        accuracy[spec.name] = float((predicted == data.test.y(modality)).mean())
+    return arrays, accuracy
