@@ -1,0 +1,233 @@
+"""Python entry points; the CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+
+import xmbench
+from xmbench.data import DATASETS, LoadOptions
+from xmbench.devices import describe_device, resolve_device
+from xmbench.errors import XmbenchError
+from xmbench.eval.retrieval import evaluate_retrieval
+from xmbench.features.cache import FeatureCache, default_cache_dir
+from xmbench.features.cnn import ExtractorConfig
+from xmbench.features.extract import FeatureSet, build_features
+from xmbench.methods import METHODS
+from xmbench.options import Modality, Profile
+from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
+from xmbench.results.store import ResultsStore
+from xmbench.seeding import derive_seed
+
+DATA_ROOT_ENV = "XMBENCH_DATA_ROOT"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One invocation: a dataset and pairing, several methods and seeds, one profile and device."""
+
+    dataset: str = "digits-colors"
+    methods: tuple[str, ...] = ("cca", "kcca")
+    pairing: str | None = None
+    seeds: tuple[int, ...] = (0,)
+    profile: str = "smoke"
+    device: str = "auto"
+    data_root: Path | None = None
+    out: Path = Path("results")
+    cache_dir: Path | None = None
+    force: bool = False
+    allow_download: bool = False
+    split_seed: int = 0
+    keep_self: bool = False
+    extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+
+
+@dataclass
+class RunReport:
+    """What an invocation did: finished runs' scores, and which runs were skipped or failed."""
+
+    scores: pd.DataFrame
+    completed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
+    """Validate method names ("all" expands to every registered method)."""
+    if list(names) == ["all"]:
+        return tuple(METHODS.names())
+    for name in names:
+        METHODS.get(name)
+    if not names:
+        raise XmbenchError("no method given; valid: " + ", ".join(METHODS.names()))
+    return tuple(dict.fromkeys(names))
+
+
+def run_benchmark(config: RunConfig, progress: Callable[[str], None] = print) -> RunReport:
+    """Load the dataset, build frozen features once, then fit, embed and score every method x seed."""
+    dataset = DATASETS.get(config.dataset)
+    pairing = dataset.check_pairing(config.pairing)
+    methods = resolve_methods(config.methods)
+    profile = Profile.parse(config.profile)
+    device = resolve_device(config.device)
+    data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
+    store = ResultsStore(config.out)
+    keys = [
+        RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self)
+        for method in methods
+        for seed in config.seeds
+    ]
+    report = RunReport(scores=pd.DataFrame())
+    todo = [key for key in keys if config.force or not store.is_complete(key)]
+    report.skipped = [key.run_id for key in keys if key not in todo]
+    for run_id in report.skipped:
+        progress(f"skip {run_id} (finished earlier; --force re-runs it)")
+    if todo:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, config.split_seed))
+        timings["load_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        cache = FeatureCache(config.cache_dir or default_cache_dir())
+        features = build_features(data, config.extractor, config.split_seed, device, cache)
+        timings["features_s"] = time.perf_counter() - started
+        progress(
+            f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
+            f"in {timings['features_s']:.1f}s; extractor test accuracy "
+            + (", ".join(f"{k}={v:.3f}" for k, v in features.extractor_accuracy.items()) or "n/a (given features)")
+        )
+        for key in todo:
+            outcome = _run_one(key, features, config, device, timings, store)
+            if outcome is None:
+                report.completed.append(key.run_id)
+                progress(f"done {key.run_id}")
+            else:
+                report.failed[key.run_id] = outcome
+                progress(f"FAILED {key.run_id}: {outcome}")
+    finished = [key.run_id for key in keys if store.is_complete(key)]
+    if finished:
+        table = store.load_scores()
+        report.scores = table[table["run_id"].isin(finished)].reset_index(drop=True)
+    return report
+
+
+def _run_one(
+    key: RunKey, features: FeatureSet, config: RunConfig, device: torch.device, stage_times: dict, store: ResultsStore
+) -> str | None:
+    """Fit, embed, score and store one run; returns None on success or the failure reason."""
+    data = features.data
+    method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
+    method = METHODS.get(key.method).from_profile(key.profile, seed=method_seed, device=str(device))
+    timings = dict(stage_times)
+    manifest = _manifest(key, config, features, device, method)
+    try:
+        started = time.perf_counter()
+        method.fit(data.train)
+        timings["fit_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        emb_a = method.embed(Modality.A, data.test.a)
+        emb_b = method.embed(Modality.B, data.test.b)
+        retrieval = evaluate_retrieval(
+            emb_a, data.test.y_a, emb_b, data.test.y_b, data.class_names, keep_self=key.keep_self
+        )
+        timings["evaluate_s"] = time.perf_counter() - started
+    except XmbenchError as error:
+        manifest |= {"status": "failed", "reason": str(error), "timings": timings}
+        store.write_run(key, None, _training_table(method), manifest)
+        return str(error)
+    except Exception as error:  # a bug in one method must not lose the other runs' results
+        manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+        store.write_run(key, None, _training_table(method), manifest)
+        return f"{type(error).__name__}: {error}"
+    rows = [retrieval[["task", "class", "metric", "value"]]]
+    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in features.extractor_accuracy.items()]
+    extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
+    if extras:
+        rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
+    scores = pd.concat(rows, ignore_index=True)
+    for column, value in zip(
+        ("run_id", "dataset", "pairing", "method", "seed", "profile"),
+        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile),
+        strict=True,
+    ):
+        scores[column] = value
+    manifest |= {"status": "ok", "timings": timings}
+    store.write_run(key, scores, _training_table(method), manifest)
+    return None
+
+
+def _training_table(method: Any) -> pd.DataFrame:
+    """Per-epoch training records in long form: epoch, metric, value."""
+    log = method.training_log()
+    if not log:
+        return pd.DataFrame()
+    wide = pd.DataFrame(log)
+    return wide.melt(id_vars="epoch", var_name="metric", value_name="value")
+
+
+def _manifest(key: RunKey, config: RunConfig, features: FeatureSet, device: torch.device, method: Any) -> dict:
+    data = features.data
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": key.run_id,
+        "key": asdict(key),
+        "method_params": method.get_params(),
+        "dataset": {
+            "name": data.name,
+            "pairing": data.pairing,
+            "modalities": {"a": data.modalities[0].name, "b": data.modalities[1].name},
+            "classes": list(data.class_names),
+            "n_train": len(data.train),
+            "n_test": len(data.test),
+            "provenance": data.provenance,
+        },
+        "features": {
+            "cache_key": features.cache_key,
+            "from_cache": features.from_cache,
+            "extractor": asdict(config.extractor),
+            "extractor_test_accuracy": features.extractor_accuracy,
+            "dims": {"a": int(data.train.a.shape[1]), "b": int(data.train.b.shape[1])},
+        },
+        "device": describe_device(device),
+        "versions": {
+            "xmbench": xmbench.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "pandas": pd.__version__,
+        },
+        "git_commit": _git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """method x task mAP (class "all"), mean over seeds."""
+    overall = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
+    table = overall.pivot_table(index="method", columns="task", values="value", aggfunc="mean")
+    table["average"] = table.mean(axis=1)
+    return table

@@ -1,0 +1,149 @@
+"""The ``xmbench`` command line: a thin click layer over ``xmbench.api``."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from xmbench import api
+from xmbench.data import DATASETS
+from xmbench.errors import XmbenchError
+from xmbench.methods import METHODS
+from xmbench.options import DeviceChoice, Profile
+from xmbench.report import tables
+from xmbench.results.store import ResultsStore
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _seeds(value: str) -> tuple[int, ...]:
+    """``0,1,2`` lists seeds; a single ``N`` means seeds 0..N-1."""
+    try:
+        parts = [int(p) for p in _comma_list(value)]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma list of integers or a count") from None
+    if len(parts) == 1 and "," not in value:
+        if parts[0] < 1:
+            raise click.BadParameter("a seed count must be at least 1")
+        return tuple(range(parts[0]))
+    return tuple(parts)
+
+
+def _show(frame: pd.DataFrame, title: str) -> None:
+    if frame.empty:
+        return
+    click.echo(f"\n## {title}\n")
+    click.echo(frame.round(4).to_string())
+
+
+@click.group()
+@click.version_option(package_name="xmbench")
+def cli() -> None:
+    """xmbench: compare cross-modal representation-learning methods on identical frozen features."""
+
+
+@cli.command()
+@click.option("--dataset", default="digits-colors", show_default=True, help="A registered dataset (see `xmbench list`).")
+@click.option("--methods", default="cca,kcca", show_default=True, help="Comma list of methods, or `all`.")
+@click.option("--pairing", default=None, help="Pairing of the two modalities; default: the dataset's first.")
+@click.option("--seeds", default="0", show_default=True, help="Comma list of seeds, or a count N for 0..N-1.")
+@click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
+@click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
+@click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Feature cache (or $XMBENCH_CACHE_DIR).")
+@click.option("--force", is_flag=True, help="Re-run runs that already have results.")
+@click.option("--download", is_flag=True, help="Allow torchvision to download missing datasets (needs internet).")
+@click.option("--split-seed", type=int, default=0, show_default=True)
+@click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
+def run(**options: object) -> None:
+    """Fit every method on the dataset's frozen features and score retrieval."""
+    config = api.RunConfig(
+        dataset=options["dataset"],
+        methods=_comma_list(options["methods"]),
+        pairing=options["pairing"],
+        seeds=_seeds(options["seeds"]),
+        profile=options["profile"],
+        device=options["device"],
+        data_root=options["data_root"],
+        out=options["out"],
+        cache_dir=options["cache_dir"],
+        force=options["force"],
+        allow_download=options["download"],
+        split_seed=options["split_seed"],
+        keep_self=options["keep_self"],
+    )
+    report = api.run_benchmark(config, progress=lambda line: click.echo(line, err=True))
+    if not report.scores.empty:
+        _show(api.summary_table(report.scores), f"mAP of {config.dataset} (method x task, mean over seeds)")
+    if report.failed:
+        raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
+                           + "; ".join(f"{k}: {v}" for k, v in report.failed.items()))
+
+
+@cli.command()
+@click.option("--out", "--results", "results", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--dataset", default="", help="Comma list filter.")
+@click.option("--pairing", default="", help="Comma list filter.")
+@click.option("--methods", default="", help="Comma list filter.")
+@click.option("--profile", default="", help="Comma list filter.")
+def report(results: Path, dataset: str, pairing: str, methods: str, profile: str) -> None:
+    """Print the tables of a results folder and write them as CSV under <results>/report/."""
+    scores = tables.filter_scores(
+        ResultsStore(results).load_scores(),
+        _comma_list(dataset), _comma_list(pairing), _comma_list(methods), _comma_list(profile),
+    )
+    if scores.empty:
+        raise XmbenchError("no results match those filters")
+    outputs = {
+        "overall_map": (tables.overall_map(scores), "Overall mAP (mean over seeds)"),
+        "per_class_map": (tables.per_class_map(scores), "Per-class mAP (mean over seeds)"),
+        "extractor_accuracy": (tables.extractor_accuracy(scores), "Feature extractor test accuracy"),
+        "model_facts": (tables.model_facts(scores), "Model facts"),
+    }
+    folder = results / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (frame, title) in outputs.items():
+        _show(frame, title)
+        if not frame.empty:
+            frame.to_csv(folder / f"{name}.csv")
+    click.echo(f"\nCSV tables written to {folder}/", err=True)
+
+
+@cli.command(name="list")
+def list_() -> None:
+    """Datasets (with pairings), methods and profiles."""
+    click.echo("datasets:")
+    for name in DATASETS.names():
+        entry = DATASETS.get(name)
+        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} {entry.description}")
+    click.echo("methods:")
+    for name in METHODS.names():
+        doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
+        click.echo(f"  {name:20s} {doc}")
+    click.echo("profiles: " + ", ".join(p.value for p in Profile))
+
+
+def main() -> None:
+    warnings.simplefilter("default")
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted; finished runs are kept", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except XmbenchError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

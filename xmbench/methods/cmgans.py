@@ -1,0 +1,386 @@
+"""CM-GANs (Peng, Qi & Yuan 2017) on frozen features, as adapted in the letter-colour thesis, and its ablations.
+
+One implementation with switches (``weight_sharing``, ``semantic``, ``intra``, ``inter``); each
+ablation is a registered subclass that only changes defaults and its name.
+"""
+
+from __future__ import annotations
+
+from functools import partialmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xmbench.data.base import PairedSplit
+from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.methods.base import METHODS, CrossModalMethod
+from xmbench.methods.cmgans_nets import (
+    MODALITIES,
+    OTHER,
+    BatchStream,
+    Discriminators,
+    Generators,
+    MismatchSampler,
+    generator_inter_inputs,
+    inter_discriminator_terms,
+)
+from xmbench.options import Modality, Profile
+from xmbench.seeding import seeded_init, torch_generator
+
+CLASSIFIER_CHOICES = ("auto", "shared", "separate")
+MISMATCH_CHOICES = ("own", "anchor")
+
+
+def _real(logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of sigmoid(logits) against target 1: -log D."""
+    return F.softplus(-logits).mean()
+
+
+def _fake(logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of sigmoid(logits) against target 0: -log(1 - D)."""
+    return F.softplus(logits).mean()
+
+
+@METHODS.register("cmgans")
+class CMGANs(CrossModalMethod):
+    """Cross-modal GANs: two autoencoders with a shared layer, trained against intra- and inter-modality
+    discriminators (thesis Sec. 3.2, Algorithm 1; original paper Sec. III).
+
+    Generative model: per modality, encoder = 2 x (Linear + BatchNorm + ReLU) of width ``hidden``
+    (512 as in the thesis; ``hidden=1024`` as in the original paper). With ``weight_sharing`` the
+    second layer's Linear is one module (one parameter set) in both encoders; its BatchNorm stays
+    per modality unless ``share_batchnorm`` (running statistics of two different input
+    distributions would otherwise be mixed at embedding time). The common representation ``s`` is
+    the second layer's output *after* ReLU, as in both papers (it is non-negative; all-zero rows
+    would need all ``hidden`` units inactive at once). Decoder: Linear + BatchNorm + ReLU (width
+    ``hidden``), then Linear to the feature size. ``embed`` returns ``s`` (eval mode, BatchNorm
+    running statistics); ``translate`` encodes with the source encoder and decodes with the target
+    decoder.
+
+    Semantic constraint (``semantic``): a softmax classifier on ``s`` (``classifier_on_preactivation``
+    puts it on the pre-ReLU BatchNorm output instead) with cross-entropy against each modality's own
+    labels, weight ``semantic_weight``. ``classifier="auto"`` uses one classifier for both modalities
+    (the papers' single softmax layer) when ``y_a == y_b`` for every training pair and one per
+    modality otherwise (the two label sets then mean different things, e.g. 10 letters, 9 colours).
+
+    Discriminative model (logits + sigmoid inside binary cross-entropy):
+    intra-modality D_m^intra = Linear(d_m, 1): h_i^m real (1), reconstruction r_i^m fake (0), Eq. 3-4.
+    Inter-modality pathway D_m^inter: concat(s, h^m) -> ``inter_hidden`` -> BatchNorm -> LeakyReLU
+    (slope ``leaky_slope``) -> 1. Targets per anchor pair i (thesis Eq. 5-6), pathway a (letters):
+    real (s_i^a, h_i^a) weight 1; fake (s_i^b, h_i^a) weight 1/2; fake (s_j^a, h_j^a) weight 1/2,
+    where j is a mismatched a-instance. Pathway b symmetric: real (s_i^b, h_i^b); fakes
+    (s_i^a, h_i^b) and (s_j^b, h_j^b). A mismatched instance is a uniformly drawn training instance of
+    the same modality whose own label differs from the anchor's label in that modality (y_a for
+    pathway a, y_b for pathway b), drawn with the seeded generator. As printed, (s_j, h_j) is
+    distributed exactly like a real pair; ``mismatch_pairing="anchor"`` instead uses (s_j^a, h_i^a),
+    a wrong-class s for this h (the matching-aware reading).
+
+    Generator objective (thesis Eq. 7-8, non-saturating form -log D of the usual GAN code): for
+    modality a, -log D_b^inter(s_i^a, h_i^b) - log D_a^intra(r_i^a); b symmetric. Eq. 7 and 8 are
+    summed and minimised in one Adam step over both generators (they share only the weight-sharing
+    layer, which gets both gradients); weight ``adversarial_weight``. Plus ``semantic_weight`` x
+    cross-entropy and ``reconstruction_weight`` x mean squared error of r against h, summed over
+    modalities. The explicit reconstruction loss is our addition (the published code trains r only
+    through D^intra); the original paper's CAE ablation needs it; default weight 1, 0 disables it.
+
+    Training (Algorithm 1): an epoch is one shuffled pass of batches of ``batch_size`` pairs (last
+    partial batch dropped); per batch one discriminator update (all enabled discriminators, one
+    Adam step on their summed losses, generators fixed) then ``k_generator`` generator updates on
+    fresh batches from a separate reshuffled stream. Without discriminators (``cmgans-cae``) the same
+    number of generator updates runs. Both optimisers are Adam(lr, betas). Per-epoch losses go into
+    ``history_`` (d_loss = sum of discriminator BCE losses, g_loss = weighted generator objective,
+    plus the unweighted components that exist); a non-finite one raises ``NonFiniteError``.
+
+    Profiles (epoch counts; everything else at the defaults above):
+    ``paper``: batch 128, 500 epochs, K=5, Adam lr 2e-4 (thesis). ``quick``: 30 epochs (about 1 s per
+    epoch on 6,800 pairs of 196-d features on a 2-core CPU). ``smoke``: 2 epochs.
+    """
+
+    name: ClassVar[str] = "cmgans"
+    can_translate: ClassVar[bool] = True
+    profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
+        Profile.SMOKE: {"epochs": 2},
+        Profile.QUICK: {"epochs": 30},
+        Profile.PAPER: {},
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden: int = 512,
+        inter_hidden: int = 512,
+        batch_size: int = 128,
+        epochs: int = 500,
+        k_generator: int = 5,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.9, 0.999),
+        weight_sharing: bool = True,
+        share_batchnorm: bool = False,
+        semantic: bool = True,
+        classifier: str = "auto",
+        classifier_on_preactivation: bool = False,
+        intra: bool = True,
+        inter: bool = True,
+        mismatch_pairing: str = "own",
+        leaky_slope: float = 0.2,
+        adversarial_weight: float = 1.0,
+        semantic_weight: float = 1.0,
+        reconstruction_weight: float = 1.0,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        self.hidden = hidden
+        self.inter_hidden = inter_hidden
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.k_generator = k_generator
+        self.lr = lr
+        self.betas = betas
+        self.weight_sharing = weight_sharing
+        self.share_batchnorm = share_batchnorm
+        self.semantic = semantic
+        self.classifier = classifier
+        self.classifier_on_preactivation = classifier_on_preactivation
+        self.intra = intra
+        self.inter = inter
+        self.mismatch_pairing = mismatch_pairing
+        self.leaky_slope = leaky_slope
+        self.adversarial_weight = adversarial_weight
+        self.semantic_weight = semantic_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.seed = seed
+        self.device = device
+
+    # ----------------------------------------------------------------------------------- fit
+    def _check_params(self) -> None:
+        problems = [
+            f"{name} must be a positive integer, got {getattr(self, name)!r}"
+            for name in ("hidden", "inter_hidden", "batch_size", "epochs", "k_generator")
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1
+        ]
+        if not self.lr > 0:
+            problems.append(f"lr must be positive, got {self.lr!r}")
+        if self.classifier not in CLASSIFIER_CHOICES:
+            problems.append(f"classifier {self.classifier!r} is invalid; valid: {', '.join(CLASSIFIER_CHOICES)}")
+        if self.mismatch_pairing not in MISMATCH_CHOICES:
+            problems.append(
+                f"mismatch_pairing {self.mismatch_pairing!r} is invalid; valid: {', '.join(MISMATCH_CHOICES)}"
+            )
+        for name in ("adversarial_weight", "semantic_weight", "reconstruction_weight"):
+            if not getattr(self, name) >= 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not (self.intra or self.inter or self.semantic or self.reconstruction_weight > 0):
+            problems.append("no loss is enabled (intra, inter, semantic and reconstruction are all off)")
+        if problems:
+            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
+
+    def _fit(self, train: PairedSplit) -> None:
+        self._check_params()
+        device = torch.device(self.device)
+        X = {m: torch.as_tensor(train.x(m), dtype=torch.float32).to(device) for m in MODALITIES}
+        Y = {m: torch.as_tensor(np.asarray(train.y(m)), dtype=torch.long).to(device) for m in MODALITIES}
+        n = len(train)
+        dims = {m: X[m].shape[1] for m in MODALITIES}
+        self.classifier_shared_ = self.classifier == "shared" or (
+            self.classifier == "auto" and np.array_equal(train.y_a, train.y_b)
+        )
+        n_classes = {m: int(Y[m].max()) + 1 for m in MODALITIES} if self.semantic else None
+        with seeded_init(self.seed):
+            self.generators_ = Generators(
+                dims,
+                self.hidden,
+                weight_sharing=self.weight_sharing,
+                share_batchnorm=self.share_batchnorm,
+                n_classes=n_classes,
+                shared_classifier=self.classifier_shared_,
+            ).to(device)
+            self.discriminators_ = Discriminators(
+                dims,
+                self.hidden,
+                intra=self.intra,
+                inter=self.inter,
+                inter_hidden=self.inter_hidden,
+                leaky_slope=self.leaky_slope,
+            ).to(device)
+        generator = torch_generator(self.seed, device)
+        samplers = {m: MismatchSampler(Y[m], m) for m in MODALITIES} if self.inter else {}
+        g_opt = torch.optim.Adam(self.generators_.parameters(), lr=self.lr, betas=self.betas)
+        d_params = list(self.discriminators_.parameters())
+        d_opt = torch.optim.Adam(d_params, lr=self.lr, betas=self.betas) if d_params else None
+        batch = min(self.batch_size, n)
+        g_stream = BatchStream(n, batch, generator, device)
+        self.generators_.train()
+        self.discriminators_.train()
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(1, self.epochs + 1):
+            d_sums: dict[str, torch.Tensor] = {}
+            g_sums: dict[str, torch.Tensor] = {}
+            perm = torch.randperm(n, generator=generator, device=device)
+            n_iter = n // batch
+            for it in range(n_iter):
+                if d_opt is not None:
+                    idx = perm[it * batch : (it + 1) * batch]
+                    _accumulate(d_sums, self._discriminator_step(X, Y, idx, samplers, generator, d_opt))
+                for p in d_params:
+                    p.requires_grad_(False)
+                for _ in range(self.k_generator):
+                    _accumulate(g_sums, self._generator_step(X, Y, g_stream.next(), g_opt))
+                for p in d_params:
+                    p.requires_grad_(True)
+            self.history_.append(self._epoch_record(epoch, d_sums, n_iter, g_sums, n_iter * self.k_generator))
+        self.generators_.eval()
+        self.discriminators_.eval()
+
+    def _discriminator_step(
+        self,
+        X: dict[str, torch.Tensor],
+        Y: dict[str, torch.Tensor],
+        idx: torch.Tensor,
+        samplers: dict[str, MismatchSampler],
+        generator: torch.Generator,
+        d_opt: torch.optim.Optimizer,
+    ) -> dict[str, torch.Tensor]:
+        gen, disc = self.generators_, self.discriminators_
+        h = {m: X[m][idx] for m in MODALITIES}
+        with torch.no_grad():
+            s = {m: gen.encoders[m](h[m]).s for m in MODALITIES}
+            if self.intra:
+                r = {m: gen.decoders[m](s[m]) for m in MODALITIES}
+            if self.inter:
+                h_mis = {m: X[m][samplers[m](Y[m][idx], generator)] for m in MODALITIES}
+                s_mis = {m: gen.encoders[m](h_mis[m]).s for m in MODALITIES}
+        losses: dict[str, torch.Tensor] = {}
+        for m in disc.intra:
+            losses[f"d_intra_{m}"] = _real(disc.intra[m](h[m])) + _fake(disc.intra[m](r[m]))
+        for m in disc.inter:
+            terms = inter_discriminator_terms(s[m], h[m], s[OTHER[m]], s_mis[m], h_mis[m], self.mismatch_pairing)
+            losses[f"d_inter_{m}"] = sum(
+                t.weight * (_real if t.target == 1.0 else _fake)(disc.inter[m](t.inputs)) for t in terms
+            )
+        total = sum(losses.values())
+        d_opt.zero_grad(set_to_none=True)
+        total.backward()
+        d_opt.step()
+        return {"d_loss": total.detach(), **{k: v.detach() for k, v in losses.items()}}
+
+    def _generator_step(
+        self,
+        X: dict[str, torch.Tensor],
+        Y: dict[str, torch.Tensor],
+        idx: torch.Tensor,
+        g_opt: torch.optim.Optimizer,
+    ) -> dict[str, torch.Tensor]:
+        gen, disc = self.generators_, self.discriminators_
+        h = {m: X[m][idx] for m in MODALITIES}
+        encoded = {m: gen.encoders[m](h[m]) for m in MODALITIES}
+        s = {m: encoded[m].s for m in MODALITIES}
+        losses: dict[str, torch.Tensor] = {}
+        if self.inter:
+            inputs = generator_inter_inputs(s, h)
+            losses["g_inter"] = sum(_real(disc.inter[m](inputs[m])) for m in MODALITIES)
+        if self.intra or self.reconstruction_weight > 0:
+            r = {m: gen.decoders[m](s[m]) for m in MODALITIES}
+        if self.intra:
+            losses["g_intra"] = sum(_real(disc.intra[m](r[m])) for m in MODALITIES)
+        if self.semantic:
+            z = {m: encoded[m].pre if self.classifier_on_preactivation else s[m] for m in MODALITIES}
+            y = {m: Y[m][idx] for m in MODALITIES}
+            losses["g_semantic"] = sum(F.cross_entropy(gen.classifiers[m](z[m]), y[m]) for m in MODALITIES)
+        if self.reconstruction_weight > 0:
+            losses["g_reconstruction"] = sum(F.mse_loss(r[m], h[m]) for m in MODALITIES)
+        weights = {
+            "g_inter": self.adversarial_weight,
+            "g_intra": self.adversarial_weight,
+            "g_semantic": self.semantic_weight,
+            "g_reconstruction": self.reconstruction_weight,
+        }
+        total = sum(weights[k] * v for k, v in losses.items())
+        g_opt.zero_grad(set_to_none=True)
+        total.backward()
+        g_opt.step()
+        return {"g_loss": total.detach(), **{k: v.detach() for k, v in losses.items()}}
+
+    def _epoch_record(
+        self, epoch: int, d_sums: dict[str, torch.Tensor], d_steps: int, g_sums: dict[str, torch.Tensor], g_steps: int
+    ) -> dict[str, float]:
+        """Mean losses of the epoch, read back from the device once; raises on a non-finite one."""
+        keys = list(d_sums) + list(g_sums)
+        means = [d_sums[k] / d_steps for k in d_sums] + [g_sums[k] / g_steps for k in g_sums]
+        values = torch.stack(means).tolist() if means else []
+        record = {"epoch": epoch, **dict(zip(keys, values, strict=True))}
+        for key, value in zip(keys, values, strict=True):
+            if not np.isfinite(value):
+                raise NonFiniteError(f"{self.name}: {key} is {value} at epoch {epoch} (training diverged)")
+        return record
+
+    # ------------------------------------------------------------------------- embed / translate
+    def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            h = torch.as_tensor(X).to(torch.device(self.device))
+            return self.generators_.encoders[modality.value](h).s.cpu().numpy()
+
+    def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            h = torch.as_tensor(X).to(torch.device(self.device))
+            s = self.generators_.encoders[source.value](h).s
+            return self.generators_.decoders[source.other.value](s).cpu().numpy()
+
+
+def _accumulate(sums: dict[str, torch.Tensor], losses: dict[str, torch.Tensor]) -> None:
+    for key, value in losses.items():
+        sums[key] = sums[key] + value if key in sums else value
+
+
+# ------------------------------------------------------------------------------------ ablations
+# Each is CMGANs with other defaults (partialmethod keeps the full signature for get_params).
+
+
+@METHODS.register("cmgans-no-ws")
+class CMGANsNoWS(CMGANs):
+    """CM-GANs without weight sharing: each encoder has its own second layer (thesis ablation)."""
+
+    name = "cmgans-no-ws"
+    __init__ = partialmethod(CMGANs.__init__, weight_sharing=False)
+
+
+@METHODS.register("cmgans-inter-only")
+class CMGANsInterOnly(CMGANs):
+    """CM-GANs without intra-modality discriminators ("CM-GANs only inter", original Table V)."""
+
+    name = "cmgans-inter-only"
+    __init__ = partialmethod(CMGANs.__init__, intra=False)
+
+
+@METHODS.register("cmgans-cae")
+class CMGANsCAE(CMGANs):
+    """No adversarial training: the autoencoders with weight sharing, semantic and reconstruction
+    losses only ("CM-GANs-CAE", original Table VI)."""
+
+    name = "cmgans-cae"
+    __init__ = partialmethod(CMGANs.__init__, intra=False, inter=False)
+
+
+@METHODS.register("cmgans-no-ws-sc")
+class CMGANsNoWSSC(CMGANs):
+    """Without weight sharing and without semantic constraint ("CM-GANs without ws&sc", Table IV)."""
+
+    name = "cmgans-no-ws-sc"
+    __init__ = partialmethod(CMGANs.__init__, weight_sharing=False, semantic=False)
+
+
+@METHODS.register("cmgans-ws-only")
+class CMGANsWSOnly(CMGANs):
+    """Weight sharing, no semantic constraint ("CM-GANs with ws", original Table IV)."""
+
+    name = "cmgans-ws-only"
+    __init__ = partialmethod(CMGANs.__init__, semantic=False)
+
+
+@METHODS.register("cmgans-sc-only")
+class CMGANsSCOnly(CMGANs):
+    """Semantic constraint, no weight sharing ("CM-GANs with sc", original Table IV)."""
+
+    name = "cmgans-sc-only"
+    __init__ = partialmethod(CMGANs.__init__, weight_sharing=False)
