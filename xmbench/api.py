@@ -59,6 +59,7 @@ class RunReport:
     """What an invocation did: finished runs' scores, and which runs were skipped or failed."""
 
     scores: pd.DataFrame
+    modalities: dict[str, str] = field(default_factory=dict)  # "a"/"b" -> the dataset's names
     completed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
@@ -120,6 +121,8 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] = print) ->
     if finished:
         table = store.load_scores()
         report.scores = table[table["run_id"].isin(finished)].reset_index(drop=True)
+        manifest = store.read_manifest(store.root / "runs" / finished[0]) or {}
+        report.modalities = manifest.get("dataset", {}).get("modalities", {})
     return report
 
 

@@ -52,7 +52,7 @@ def cli() -> None:
 @click.option("--dataset", default="digits-colors", show_default=True, help="A registered dataset (see `xmbench list`).")
 @click.option("--methods", default="cca,kcca", show_default=True, help="Comma list of methods, or `all`.")
 @click.option("--pairing", default=None, help="Pairing of the two modalities; default: the dataset's first.")
-@click.option("--seeds", default="0", show_default=True, help="Comma list of seeds, or a count N for 0..N-1.")
+@click.option("--seeds", default="1", show_default=True, help="A count N (seeds 0..N-1) or a comma list such as 3, or 0,1,2.")
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
 @click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
@@ -81,7 +81,9 @@ def run(**options: object) -> None:
     )
     report = api.run_benchmark(config, progress=lambda line: click.echo(line, err=True))
     if not report.scores.empty:
-        _show(api.summary_table(report.scores), f"mAP of {config.dataset} (method x task, mean over seeds)")
+        names = report.modalities
+        legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
+        _show(api.summary_table(report.scores), f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
                            + "; ".join(f"{k}: {v}" for k, v in report.failed.items()))

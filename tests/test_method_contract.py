@@ -1,0 +1,73 @@
+"""Contract checks run on every registered method (discovered from the registry)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from tests.conftest import planted_pairs
+from xmbench.errors import XmbenchError
+from xmbench.methods import METHODS
+from xmbench.methods.base import NotFittedError
+from xmbench.options import Profile
+
+TRAIN, TEST = planted_pairs(300, 60, 20, 12, 5, 0.5, seed=7)
+
+
+def smoke(name: str, seed: int = 0):
+    return METHODS.get(name).from_profile(Profile.SMOKE, seed=seed, device="cpu")
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_fit_returns_self_and_embeds_both_modalities(name):
+    method = smoke(name)
+    assert method.fit(TRAIN) is method
+    za, zb = method.embed("a", TEST.a), method.embed("b", TEST.b)
+    assert za.shape[0] == len(TEST) and zb.shape[0] == len(TEST)
+    assert za.shape[1] == zb.shape[1]
+    assert np.isfinite(za).all() and np.isfinite(zb).all()
+    if method.can_translate:
+        assert method.translate("a", TEST.a).shape == TEST.b.shape
+        assert method.translate("b", TEST.b).shape == TEST.a.shape
+    else:
+        with pytest.raises(XmbenchError, match="cannot translate"):
+            method.translate("a", TEST.a)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_same_seed_same_embeddings(name):
+    first = smoke(name, seed=3).fit(TRAIN).embed("a", TEST.a)
+    second = smoke(name, seed=3).fit(TRAIN).embed("a", TEST.a)
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_constructor_only_stores_documented_hyper_parameters(name):
+    cls = METHODS.get(name)
+    params = inspect.signature(cls.__init__).parameters
+    assert {"seed", "device"} <= set(params)
+    method = cls()
+    assert not [attr for attr in vars(method) if attr.endswith("_")], "learned state set in __init__"
+    assert set(method.get_params()) == set(params) - {"self"}
+    assert cls.__doc__ and len(cls.__doc__.strip()) > 40
+    for profile in Profile:
+        unknown = set(cls.profiles.get(profile, {})) - set(params)
+        assert not unknown, f"profile {profile} sets unknown hyper-parameters {unknown}"
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_input_errors_are_clear(name):
+    method = smoke(name)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        method.embed("a", TEST.a)
+    method.fit(TRAIN)
+    with pytest.raises(XmbenchError, match="invalid modality 'c'"):
+        method.embed("c", TEST.a)
+    with pytest.raises(XmbenchError, match="has 20 features at fit, got 12"):
+        method.embed("a", TEST.b)
+    bad = TEST.a.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(XmbenchError, match="NaN or inf"):
+        method.embed("a", bad)
