@@ -155,7 +155,11 @@ def _run_one(
         store.write_run(key, None, _training_table(method), manifest)
         return f"{type(error).__name__}: {error}"
     rows = [retrieval[["task", "class", "metric", "value"]]]
-    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in features.extractor_accuracy.items()]
+    extras = [
+        ("features", spec.name, "extractor_test_accuracy", features.extractor_accuracy[spec.name])
+        for spec in data.modalities
+        if spec.name in features.extractor_accuracy
+    ]
     extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))

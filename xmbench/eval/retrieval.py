@@ -8,21 +8,15 @@ excluded from the gallery (legacy tables kept it; ``keep_self=True`` reproduces 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from xmbench.errors import XmbenchError
-from xmbench.eval.ap import (
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_THREADS,
-    EmptyTargetAction,
-    apply_empty_target,
-    harmonic_numbers,
-    map_row_chunks,
-    row_sums,
-)
+from xmbench.eval.ap import DEFAULT_CHUNK_SIZE, DEFAULT_THREADS, EmptyTargetAction, chunked_average_precision
 from xmbench.options import Modality, StrOption
 
 
@@ -43,23 +37,46 @@ class Task(StrOption):
         return self.value.endswith("A+B")
 
 
+# Unit vectors are rounded to integers * 2**-QUANT_BITS. A rounded row has integer norm at most
+# 2**26 + sqrt(d)/2, so by Cauchy-Schwarz every partial sum of a dot product is an integer below
+# 2**53 (for any d < 1e15): the float64 matmul is EXACT whatever the BLAS kernel, blocking, threads
+# or query chunking. (A float32 BLAS matmul is not: edge tiles round differently, so identical
+# embeddings got different scores and results changed with chunk_size.) Step 1.5e-8.
+QUANT_BITS = 26
+
+
 def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
-    """Rows scaled to unit L2 norm, float32 (n, d); computed row by row so equal rows stay equal."""
+    """Rows scaled to unit L2 norm and rounded to integers * 2**-QUANT_BITS; float64 (n, d) of integers."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or not np.isfinite(x).all():
         raise XmbenchError(f"{name} must be a finite 2-D array, got shape {x.shape}")
     norms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
     if (norms == 0).any():
         raise XmbenchError(f"{name} has {int((norms == 0).sum())} all-zero rows; cosine similarity is undefined")
-    return (x / norms).astype(np.float32)
+    return np.rint(x / norms * 2.0**QUANT_BITS)
+
+
+def _scores(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """Cosine scores (q, n) float32 from ``_unit_rows`` outputs: the exact product, rounded.
+
+    The last mantissa bit is then cleared (resolution 2**-23 relative, still finer than a float32
+    matmul's error); the AP kernel stores relevance in that bit and sorts 32-bit keys (2x faster).
+    """
+    scores = np.multiply(queries @ gallery.T, 2.0 ** (-2 * QUANT_BITS), dtype=np.float32, casting="same_kind")
+    scores.view(np.uint32)[...] &= np.uint32(0xFFFFFFFE)
+    return scores
 
 
 def cosine_similarity(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
-    """Cosine similarity (q, d) x (n, d) -> (q, n) float32: L2-normalised rows, one matmul."""
+    """Cosine similarity (q, d) x (n, d) -> (q, n) float32, computed exactly on rows rounded to 2**-26.
+
+    Equal rows give bit-identical scores (see ``QUANT_BITS``), then resolved to 2**-23 relative
+    (the float32 with its last mantissa bit cleared, see ``_scores``). All-zero rows raise.
+    """
     q, g = _unit_rows(queries, "queries"), _unit_rows(gallery, "gallery")
     if q.shape[1] != g.shape[1]:
         raise XmbenchError(f"queries have dimension {q.shape[1]} but gallery has {g.shape[1]}")
-    return q @ g.T
+    return _scores(q, g)
 
 
 def _labels(labels: np.ndarray, n: int, name: str) -> np.ndarray:
@@ -82,36 +99,37 @@ def retrieval_ap(
 ) -> np.ndarray:
     """Tie-aware AP (q,) of each query (q, d) ranked by cosine similarity against a gallery (n, d).
 
-    ``self_index`` (q,) ints, or None: the gallery position of each query itself; that item is
-    excluded (score -inf, not relevant). Scores are computed ``chunk_size`` queries at a time, so
-    memory stays O(chunk_size * n). ``empty_target_action``: see ``average_precision``.
+    Labels are ints; a gallery item is relevant iff its label equals the query's. ``self_index``
+    (q,) ints, or None: the gallery position of each query itself, excluded (score -inf, not
+    relevant). Scores (as ``cosine_similarity``) exist for ``chunk_size`` queries per thread at a
+    time, so memory is O(n_threads * chunk_size * n). ``empty_target_action``: see ``average_precision``.
     """
-    action = EmptyTargetAction.parse(empty_target_action)
     queries, gallery = _unit_rows(query_emb, "query_emb"), _unit_rows(gallery_emb, "gallery_emb")
     if queries.shape[1] != gallery.shape[1]:
         raise XmbenchError(f"query_emb has dimension {queries.shape[1]} but gallery_emb has {gallery.shape[1]}")
-    (q, n), gallery_t = (len(queries), len(gallery)), np.ascontiguousarray(gallery.T)
+    q, n = len(queries), len(gallery)
     query_labels = _labels(query_labels, q, "query_labels")
     gallery_labels = _labels(gallery_labels, n, "gallery_labels")
     if self_index is not None:
         self_index = _labels(self_index, q, "self_index")
         if q and (self_index.min() < 0 or self_index.max() >= n):
             raise XmbenchError(f"self_index must lie in [0, {n}), got [{self_index.min()}, {self_index.max()}]")
-    harmonic = harmonic_numbers(n)
 
     def chunk(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        scores = queries[rows] @ gallery_t
+        scores = _scores(queries[rows], gallery)
         relevant = gallery_labels[None, :] == query_labels[rows, None]
         if self_index is not None:
             local = np.arange(len(scores))
             scores[local, self_index[rows]] = -np.inf
             relevant[local, self_index[rows]] = False
-        return row_sums(scores, relevant, harmonic)
+        return scores, relevant
 
-    if q == 0:
-        return np.zeros(0)
-    sums, n_relevant = map_row_chunks(chunk, q, chunk_size, n_threads)
-    return apply_empty_target(sums, n_relevant, action)
+    # Our threads already keep every core busy; BLAS threads inside each would oversubscribe them
+    # (measured 1.5x slower). threadpoolctl's limit is process-wide while it lasts.
+    with threadpool_limits(1, user_api="blas") if n_threads > 1 else contextlib.nullcontext():
+        return chunked_average_precision(
+            chunk, q, n, empty_target_action=empty_target_action, chunk_size=chunk_size, n_threads=n_threads
+        )
 
 
 def _summary_rows(task: Task, ap: np.ndarray, labels: np.ndarray, class_names: list[str]) -> list[dict]:
