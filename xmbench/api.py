@@ -27,6 +27,7 @@ from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet, build_features
 from xmbench.methods import METHODS
 from xmbench.options import Modality, Profile
+from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
 from xmbench.results.store import ResultsStore
 from xmbench.seeding import derive_seed
@@ -76,7 +77,7 @@ def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def run_benchmark(config: RunConfig, progress: Callable[[str], None] = print) -> RunReport:
+def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunReport:
     """Load the dataset, build frozen features once, then fit, embed and score every method x seed."""
     dataset = DATASETS.get(config.dataset)
     pairing = dataset.check_pairing(config.pairing)
@@ -94,7 +95,7 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] = print) ->
     todo = [key for key in keys if config.force or not store.is_complete(key)]
     report.skipped = [key.run_id for key in keys if key not in todo]
     for run_id in report.skipped:
-        progress(f"skip {run_id} (finished earlier; --force re-runs it)")
+        log(f"skip {run_id} (finished earlier; --force re-runs it)")
     if todo:
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -104,19 +105,19 @@ def run_benchmark(config: RunConfig, progress: Callable[[str], None] = print) ->
         cache = FeatureCache(config.cache_dir or default_cache_dir())
         features = build_features(data, config.extractor, config.split_seed, device, cache)
         timings["features_s"] = time.perf_counter() - started
-        progress(
+        log(
             f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
             f"in {timings['features_s']:.1f}s; extractor test accuracy "
             + (", ".join(f"{k}={v:.3f}" for k, v in features.extractor_accuracy.items()) or "n/a (given features)")
         )
-        for key in todo:
+        for key in progress(todo, "runs"):
             outcome = _run_one(key, features, config, device, timings, store)
             if outcome is None:
                 report.completed.append(key.run_id)
-                progress(f"done {key.run_id}")
+                log(f"done {key.run_id}")
             else:
                 report.failed[key.run_id] = outcome
-                progress(f"FAILED {key.run_id}: {outcome}")
+                log(f"FAILED {key.run_id}: {outcome}")
     finished = [key.run_id for key in keys if store.is_complete(key)]
     if finished:
         table = store.load_scores()

@@ -79,7 +79,7 @@ def run(**options: object) -> None:
         split_seed=options["split_seed"],
         keep_self=options["keep_self"],
     )
-    report = api.run_benchmark(config, progress=lambda line: click.echo(line, err=True))
+    report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
     if not report.scores.empty:
         names = report.modalities
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from xmbench.errors import NonFiniteError
+from xmbench.progress import progress
 from xmbench.seeding import seeded_init, torch_generator
 
 FEATURE_DIM = 196  # 4 channels x 7 x 7 after the second max-pool (thesis: "MaxPool2d-8")
@@ -55,7 +56,13 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_extractor(
-    images: np.ndarray, labels: np.ndarray, n_classes: int, config: ExtractorConfig, seed: int, device: torch.device
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    config: ExtractorConfig,
+    seed: int,
+    device: torch.device,
+    name: str = "extractor",
 ) -> FeatureCNN:
     """Train on the training split only; returns the frozen network in eval mode."""
     with seeded_init(seed):
@@ -66,7 +73,7 @@ def train_extractor(
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    for epoch in range(config.epochs):
+    for epoch in progress(range(config.epochs), f"training {name} CNN"):
         order = torch.randperm(len(x), generator=generator, device=device)
         total = torch.zeros((), device=device)
         for start in range(0, len(x), config.batch_size):

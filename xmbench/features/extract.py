@@ -78,7 +78,7 @@ def _extract_all(
             continue
         seed = derive_seed(split_seed, data.name, data.pairing, "extractor", spec.name)
         model = train_extractor(
-            train_x, data.train.y(modality), len(data.class_names), config, seed, device
+            train_x, data.train.y(modality), len(data.class_names), config, seed, device, spec.name
         )
         arrays[f"train_{modality.value}"], _ = extract(model, train_x, device)
         arrays[f"test_{modality.value}"], predicted = extract(model, test_x, device)
