@@ -1,4 +1,4 @@
-"""Networks and batch helpers of CM-GANs (Peng et al. 2017, adapted to frozen features in the thesis).
+"""Networks, batch and loss-bookkeeping helpers of CM-GANs (Peng et al. 2017, adapted to frozen features in the thesis).
 
 The generative model is one cross-modal autoencoder per modality (encoder: two fully connected
 Linear + BatchNorm + ReLU layers, the second one's Linear optionally shared; decoder: Linear +
@@ -158,12 +158,12 @@ class MismatchSampler:
     ``n - count(class)`` other items skips over the anchor class's block.
     """
 
-    def __init__(self, labels: torch.Tensor, modality: str) -> None:
+    def __init__(self, labels: torch.Tensor, modality: str, method: str = "cmgans") -> None:
         order = torch.argsort(labels, stable=True)
         n_labels = int(labels.max()) + 1
         counts = torch.bincount(labels, minlength=n_labels)
         if int((counts > 0).sum()) < 2:
-            raise XmbenchError(f"cmgans: modality {modality} needs at least 2 classes to draw mismatched instances")
+            raise XmbenchError(f"{method}: modality {modality} needs at least 2 classes to draw mismatched instances")
         self.order = order
         self.counts = counts
         self.starts = torch.cumsum(counts, 0) - counts
@@ -192,3 +192,34 @@ class BatchStream:
         batch = self.perm[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
         return batch
+
+
+class EpochLosses:
+    """Loss sums of one epoch kept on the device (no host synchronisation per step) and, per loss,
+    the first update (discriminator or generator step, counted from 1) at which it was non-finite."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.first_bad: dict[str, torch.Tensor] = {}
+        self.updates = 0
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        self.updates += 1
+        for key, value in losses.items():
+            bad = torch.where(torch.isfinite(value), float("inf"), float(self.updates))
+            if key in self.sums:
+                self.sums[key] = self.sums[key] + value
+                self.first_bad[key] = torch.minimum(self.first_bad[key], bad)
+            else:
+                self.sums[key], self.first_bad[key], self.counts[key] = value, bad, 0
+            self.counts[key] += 1
+
+    def read(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(mean per loss, first non-finite update per loss or inf), in one device-to-host copy."""
+        keys = list(self.sums)
+        if not keys:
+            return {}, {}
+        packed = torch.stack([self.sums[k] / self.counts[k] for k in keys] + [self.first_bad[k] for k in keys])
+        values = packed.tolist()
+        return dict(zip(keys, values[: len(keys)], strict=True)), dict(zip(keys, values[len(keys) :], strict=True))
