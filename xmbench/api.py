@@ -108,7 +108,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         log(
             f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
             f"in {timings['features_s']:.1f}s; extractor test accuracy "
-            + (", ".join(f"{k}={v:.3f}" for k, v in features.extractor_accuracy.items()) or "n/a (given features)")
+            + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
         )
         for key in progress(todo, "runs"):
             outcome = _run_one(key, features, config, device, timings, store)
@@ -156,11 +156,7 @@ def _run_one(
         store.write_run(key, None, _training_table(method), manifest)
         return f"{type(error).__name__}: {error}"
     rows = [retrieval[["task", "class", "metric", "value"]]]
-    extras = [
-        ("features", spec.name, "extractor_test_accuracy", features.extractor_accuracy[spec.name])
-        for spec in data.modalities
-        if spec.name in features.extractor_accuracy
-    ]
+    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in _accuracy_by_modality(features)]
     extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
@@ -174,6 +170,12 @@ def _run_one(
     manifest |= {"status": "ok", "timings": timings}
     store.write_run(key, scores, _training_table(method), manifest)
     return None
+
+
+def _accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
+    """Extractor test accuracies in modality order (A, then B); given features have none."""
+    names = [spec.name for spec in features.data.modalities]
+    return [(name, features.extractor_accuracy[name]) for name in names if name in features.extractor_accuracy]
 
 
 def _training_table(method: Any) -> pd.DataFrame:
