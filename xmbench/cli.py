@@ -13,7 +13,8 @@ from xmbench import api
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
-from xmbench.options import DeviceChoice, Profile
+from xmbench.devices import DeviceChoice
+from xmbench.options import Profile
 from xmbench.report import tables
 from xmbench.results.store import ResultsStore
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import torch
 
 from xmbench.errors import XmbenchError
-from xmbench.options import DeviceChoice
+from xmbench.options import StrOption
+
+
+class DeviceChoice(StrOption):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+    @classmethod
+    def label(cls) -> str:
+        return "device"
 
 
 def resolve_device(choice: str | DeviceChoice) -> torch.device:

@@ -36,16 +36,6 @@ class Profile(StrOption):
     PAPER = "paper"
 
 
-class DeviceChoice(StrOption):
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-
-    @classmethod
-    def label(cls) -> str:
-        return "device"
-
-
 class Modality(StrOption):
     """The two modalities of every dataset; each dataset names them (e.g. A = letter, B = colour)."""
 
