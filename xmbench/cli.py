@@ -133,8 +133,13 @@ def list_() -> None:
     click.echo("profiles: " + ", ".join(p.value for p in Profile))
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"warning: {message}\n"
+
+
 def main() -> None:
     warnings.simplefilter("default")
+    warnings.formatwarning = _one_line_warning
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
