@@ -234,10 +234,3 @@ def _git_commit() -> str | None:
         return None
     return out.stdout.strip() or None
 
-
-def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """method x task mAP (class "all"), mean over seeds."""
-    overall = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
-    table = overall.pivot_table(index="method", columns="task", values="value", aggfunc="mean")
-    table["average"] = table.mean(axis=1)
-    return table

@@ -84,7 +84,8 @@ def run(**options: object) -> None:
     if not report.scores.empty:
         names = report.modalities
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
-        _show(api.summary_table(report.scores), f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
+        summary = tables.overall_map(report.scores).droplevel(list(tables.GROUP))  # one dataset/pairing/profile
+        _show(summary, f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
                            + "; ".join(f"{k}: {v}" for k, v in report.failed.items()))
