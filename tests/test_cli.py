@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from xmbench.cli import cli
+from xmbench.results.schema import COLUMNS
 
 
 def xmbench(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -39,7 +40,8 @@ def test_run_prints_a_summary_and_writes_the_long_table(finished_run):
     assert {"fit_s", "features_s", "evaluate_s"} <= set(manifest["timings"])
     assert manifest["versions"]["torch"] and manifest["device"].startswith("cpu")
     scores = pd.read_csv(runs[0] / "scores.csv", keep_default_na=False)
-    assert list(scores.columns) == ["run_id", "dataset", "pairing", "method", "seed", "profile", "task", "class", "metric", "value"]
+    assert list(scores.columns) == list(COLUMNS)
+    assert COLUMNS[-5:] == ("paired_fraction", "task", "class", "metric", "value")
     overall = scores[(scores["metric"] == "mAP") & (scores["class"] == "all")]
     assert set(overall["task"]) == {"A->B", "B->A", "A->A+B", "B->A+B"}
     assert {"7/blue", "8/blue"} <= set(scores["class"])

@@ -21,7 +21,9 @@ import xmbench
 from xmbench.data import DATASETS, LoadOptions
 from xmbench.devices import describe_device, resolve_device
 from xmbench.errors import XmbenchError
-from xmbench.eval.retrieval import evaluate_retrieval
+from xmbench.data.fraction import check_fraction, withhold_pairing
+from xmbench.eval.protocol import needs_recognizers, score_method
+from xmbench.eval.recognition import Recognizer, fit_recognizers
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet, build_features
@@ -43,6 +45,7 @@ class RunConfig:
     methods: tuple[str, ...] = ("cca", "kcca")
     pairing: str | None = None
     seeds: tuple[int, ...] = (0,)
+    paired_fractions: tuple[float, ...] = (1.0,)
     profile: str = "smoke"
     device: str = "auto"
     data_root: Path | None = None
@@ -78,17 +81,20 @@ def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunReport:
-    """Load the dataset, build frozen features once, then fit, embed and score every method x seed."""
+    """Load the dataset, build frozen features once, then fit, embed and score every
+    method x paired fraction x seed."""
     dataset = DATASETS.get(config.dataset)
     pairing = dataset.check_pairing(config.pairing)
     methods = resolve_methods(config.methods)
+    fractions = tuple(dict.fromkeys(check_fraction(f) for f in config.paired_fractions))
     profile = Profile.parse(config.profile)
     device = resolve_device(config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
     store = ResultsStore(config.out)
     keys = [
-        RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self)
+        RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction)
         for method in methods
+        for fraction in fractions
         for seed in config.seeds
     ]
     report = RunReport(scores=pd.DataFrame())
@@ -110,8 +116,19 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
             f"in {timings['features_s']:.1f}s; extractor test accuracy "
             + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
         )
+        recognizers = None
+        if needs_recognizers([METHODS.get(key.method) for key in todo]):
+            started = time.perf_counter()
+            recognizers = fit_recognizers(
+                features.data.train, features.data.test, features.data.class_names,
+                derive_seed(config.split_seed, data.name, pairing, "recognizer"),
+            )
+            timings["recognizers_s"] = time.perf_counter() - started
+            log("recognition classifiers' test accuracy (the ceiling): " + ", ".join(
+                f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
+            ))
         for key in progress(todo, "runs"):
-            outcome = _run_one(key, features, config, device, timings, store)
+            outcome = _run_one(key, features, recognizers, config, device, timings, store)
             if outcome is None:
                 report.completed.append(key.run_id)
                 log(f"done {key.run_id}")
@@ -127,8 +144,19 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     return report
 
 
+def _overall(recognizer: Recognizer) -> float:
+    ceiling = recognizer.ceiling
+    return float(ceiling.loc[ceiling["class"] == ALL_CLASSES, "value"].iloc[0])
+
+
 def _run_one(
-    key: RunKey, features: FeatureSet, config: RunConfig, device: torch.device, stage_times: dict, store: ResultsStore
+    key: RunKey,
+    features: FeatureSet,
+    recognizers: dict[Modality, Recognizer] | None,
+    config: RunConfig,
+    device: torch.device,
+    stage_times: dict,
+    store: ResultsStore,
 ) -> str | None:
     """Fit, embed, score and store one run; returns None on success or the failure reason."""
     data = features.data
@@ -137,15 +165,20 @@ def _run_one(
     timings = dict(stage_times)
     manifest = _manifest(key, config, features, device, method)
     try:
+        # the subset's seed leaves out the method: every method of a seed trains on the same pairs
+        subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
+        train, unpaired = withhold_pairing(data.train, key.paired_fraction, subset_seed)
+        manifest["training_data"] = {
+            "paired_fraction": key.paired_fraction,
+            "n_paired": len(train),
+            "n_unpaired": 0 if unpaired is None else len(unpaired.a),
+            "unpaired_used": bool(unpaired is not None and method.uses_unpaired),
+        }
         started = time.perf_counter()
-        method.fit(data.train)
+        method.fit(train, unpaired)
         timings["fit_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        emb_a = method.embed(Modality.A, data.test.a)
-        emb_b = method.embed(Modality.B, data.test.b)
-        retrieval = evaluate_retrieval(
-            emb_a, data.test.y_a, emb_b, data.test.y_b, data.class_names, keep_self=key.keep_self
-        )
+        scored = score_method(method, data.test, data.class_names, recognizers, keep_self=key.keep_self)
         timings["evaluate_s"] = time.perf_counter() - started
     except XmbenchError as error:
         manifest |= {"status": "failed", "reason": str(error), "timings": timings}
@@ -155,15 +188,15 @@ def _run_one(
         manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
         store.write_run(key, None, _training_table(method), manifest)
         return f"{type(error).__name__}: {error}"
-    rows = [retrieval[["task", "class", "metric", "value"]]]
+    rows = [scored[["task", "class", "metric", "value"]]]
     extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in _accuracy_by_modality(features)]
     extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
     scores = pd.concat(rows, ignore_index=True)
     for column, value in zip(
-        ("run_id", "dataset", "pairing", "method", "seed", "profile"),
-        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile),
+        ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction"),
+        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile, key.paired_fraction),
         strict=True,
     ):
         scores[column] = value

@@ -15,7 +15,7 @@ from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
 from xmbench.options import Profile
-from xmbench.report import tables
+from xmbench.report import paper, tables
 from xmbench.results.store import ResultsStore
 
 
@@ -36,6 +36,14 @@ def _seeds(value: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _fractions(value: str) -> tuple[float, ...]:
+    """``1`` or a comma list such as ``1,0.5,0.1`` (a sweep)."""
+    try:
+        return tuple(float(p) for p in _comma_list(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma list of numbers in (0, 1]") from None
+
+
 def _show(frame: pd.DataFrame, title: str) -> None:
     if frame.empty:
         return
@@ -54,6 +62,8 @@ def cli() -> None:
 @click.option("--methods", default="cca,kcca", show_default=True, help="Comma list of methods, or `all`.")
 @click.option("--pairing", default=None, help="Pairing of the two modalities; default: the dataset's first.")
 @click.option("--seeds", default="1", show_default=True, help="A count N (seeds 0..N-1) or a comma list such as 3, or 0,1,2.")
+@click.option("--paired-fraction", "paired_fractions", default="1", show_default=True,
+              help="Fraction of training pairs that keep their pairing, or a comma list (a sweep) such as 1,0.1,0.01.")
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
 @click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
@@ -64,12 +74,13 @@ def cli() -> None:
 @click.option("--split-seed", type=int, default=0, show_default=True)
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
 def run(**options: object) -> None:
-    """Fit every method on the dataset's frozen features and score retrieval."""
+    """Fit every method on the dataset's frozen features; score retrieval and recognition."""
     config = api.RunConfig(
         dataset=options["dataset"],
         methods=_comma_list(options["methods"]),
         pairing=options["pairing"],
         seeds=_seeds(options["seeds"]),
+        paired_fractions=_fractions(options["paired_fractions"]),
         profile=options["profile"],
         device=options["device"],
         data_root=options["data_root"],
@@ -84,11 +95,25 @@ def run(**options: object) -> None:
     if not report.scores.empty:
         names = report.modalities
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
-        summary = tables.overall_map(report.scores).droplevel(list(tables.GROUP))  # one dataset/pairing/profile
-        _show(summary, f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
+        _show(_one_setting(tables.overall_map(report.scores)), f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
+        recognition = _one_setting(tables.recognition_accuracy(report.scores))
+        _show(recognition, "Recognition accuracy of generated samples (method x source->target, mean over seeds)")
+        if not recognition.empty:
+            _show(tables.recognition_ceiling(report.scores), "Classifier ceiling (real test features)")
+            _show(paper.paper_comparison(report.scores), "Paper vs xmbench")
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
                            + "; ".join(f"{k}: {v}" for k, v in report.failed.items()))
+
+
+def _one_setting(table: pd.DataFrame) -> pd.DataFrame:
+    """A run covers one dataset/pairing/profile; the fraction level only matters in a sweep."""
+    if table.empty:
+        return table
+    table = table.droplevel(list(tables.GROUP))
+    if table.index.get_level_values("paired_fraction").nunique() == 1:
+        table = table.droplevel("paired_fraction")
+    return table
 
 
 @cli.command()
@@ -108,6 +133,10 @@ def report(results: Path, dataset: str, pairing: str, methods: str, profile: str
     outputs = {
         "overall_map": (tables.overall_map(scores), "Overall mAP (mean over seeds)"),
         "per_class_map": (tables.per_class_map(scores), "Per-class mAP (mean over seeds)"),
+        "recognition_accuracy": (tables.recognition_accuracy(scores), "Recognition accuracy (mean over seeds)"),
+        "per_class_recognition": (tables.per_class_recognition(scores), "Per-class recognition accuracy"),
+        "recognition_ceiling": (tables.recognition_ceiling(scores), "Recognition classifier ceiling"),
+        "paper_comparison": (paper.paper_comparison(scores), "Paper vs xmbench"),
         "extractor_accuracy": (tables.extractor_accuracy(scores), "Feature extractor test accuracy"),
         "model_facts": (tables.model_facts(scores), "Model facts"),
     }

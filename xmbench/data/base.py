@@ -54,6 +54,20 @@ class PairedSplit:
 
 
 @dataclass(frozen=True)
+class UnpairedFeatures:
+    """Training samples whose pairing was withheld: row i of ``a`` and row i of ``b`` are unrelated.
+
+    No labels: they stand for data collected without annotation (``--paired-fraction`` < 1).
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+
+    def x(self, modality: Modality | str) -> np.ndarray:
+        return self.a if Modality.parse(modality) is Modality.A else self.b
+
+
+@dataclass(frozen=True)
 class CrossModalData:
     """A loaded dataset: train and test pairs of two modalities plus what describes them."""
 

@@ -36,6 +36,13 @@ class Task(StrOption):
     def all_modal(self) -> bool:
         return self.value.endswith("A+B")
 
+    @property
+    def space(self) -> Modality:
+        """Where methods with one latent space per modality compare items: the gallery modality's
+        space for bi-modal tasks (the query is mapped across), the query's own for all-modal ones
+        (the other modality's gallery items are mapped into it)."""
+        return self.query if self.all_modal else self.query.other
+
 
 # Unit vectors are rounded to integers * 2**-QUANT_BITS. A rounded row has integer norm at most
 # 2**26 + sqrt(d)/2, so by Cauchy-Schwarz every partial sum of a dot product is an integer below

@@ -3,7 +3,11 @@
 A method's constructor only stores hyper-parameters. ``fit`` validates the training pairs once
 (here), trains, and returns self; learned state ends in ``_``. ``embed`` maps one modality's
 features into the common space; methods that can generate the other modality's features also
-implement ``translate``. Methods never score themselves: ``xmbench.eval`` does that.
+implement ``translate`` (and ``reconstruct`` when they can regenerate a modality from itself).
+Methods with one latent space per modality (``shared_space = False``) implement ``embed_in`` so
+retrieval can compare items in one of those spaces. Methods that can learn from training samples
+whose pairing was withheld (``--paired-fraction``) set ``uses_unpaired``. Methods never score
+themselves: ``xmbench.eval`` does that.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xmbench.data.base import PairedSplit
+from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.options import Modality, Profile
 from xmbench.registry import Registry
@@ -28,13 +32,18 @@ class CrossModalMethod(ABC):
     """Base class of every registered method.
 
     Subclasses declare ``name`` (the registry key), ``profiles`` (constructor overrides for
-    ``smoke``, ``quick`` and ``paper``) and implement ``_fit`` and ``_embed`` (and ``_translate``
-    when ``can_translate``). Every constructor takes ``seed`` and ``device`` keywords.
+    ``smoke``, ``quick`` and ``paper``) and implement ``_fit`` and ``_embed``; ``_translate`` when
+    ``can_translate``, ``_reconstruct`` when ``can_reconstruct``, ``_embed_in`` when not
+    ``shared_space``. ``_fit(train)`` gets the pairs; with ``uses_unpaired`` it is called as
+    ``_fit(train, unpaired)``. Every constructor takes ``seed`` and ``device`` keywords.
     """
 
     name: ClassVar[str]
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {}
     can_translate: ClassVar[bool] = False
+    can_reconstruct: ClassVar[bool] = False
+    shared_space: ClassVar[bool] = True
+    uses_unpaired: ClassVar[bool] = False
 
     @classmethod
     def from_profile(cls, profile: Profile | str, **overrides: Any) -> CrossModalMethod:
@@ -52,14 +61,21 @@ class CrossModalMethod(ABC):
             if name != "self" and signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
         }
 
-    def fit(self, train: PairedSplit) -> CrossModalMethod:
-        """Learn the common space from paired training features; returns self."""
+    def fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> CrossModalMethod:
+        """Learn the common space from paired training features (and, for methods that use them,
+        unpaired ones); returns self."""
         check_features("a", train.a)
         check_features("b", train.b)
         if len(train) < 2:
             raise XmbenchError(f"{self.name}: needs at least 2 training pairs, got {len(train)}")
         self.n_features_in_ = {Modality.A: train.a.shape[1], Modality.B: train.b.shape[1]}
-        self._fit(train)
+        if unpaired is not None:
+            for modality in Modality:
+                self._check_width(modality, unpaired.x(modality), allow_empty=True)
+        if self.uses_unpaired:
+            self._fit(train, unpaired)
+        else:
+            self._fit(train)
         self.fitted_ = True
         return self
 
@@ -68,6 +84,21 @@ class CrossModalMethod(ABC):
         modality = self._check_input(modality, X)
         Z = np.asarray(self._embed(modality, np.asarray(X, dtype=np.float32)))
         check_output(self.name, f"embedding of modality {modality.value}", Z, len(X), forbid_zero_rows=True)
+        return Z
+
+    def embed_in(self, space: Modality | str, modality: Modality | str, X: np.ndarray) -> np.ndarray:
+        """Map features of ``modality`` into the latent space of modality ``space``.
+
+        Methods with one common space ignore ``space`` (this is ``embed``); methods with one latent
+        space per modality map the other modality there through their cross-modal mapping.
+        """
+        if self.shared_space:
+            return self.embed(modality, X)
+        space = Modality.parse(space)
+        modality = self._check_input(modality, X)
+        Z = np.asarray(self._embed_in(space, modality, np.asarray(X, dtype=np.float32)))
+        what = f"embedding of modality {modality.value} in the latent space of {space.value}"
+        check_output(self.name, what, Z, len(X), forbid_zero_rows=True)
         return Z
 
     def translate(self, source: Modality | str, X: np.ndarray) -> np.ndarray:
@@ -79,6 +110,15 @@ class CrossModalMethod(ABC):
         check_output(self.name, f"translation from modality {source.value}", out, len(X), forbid_zero_rows=False)
         return out
 
+    def reconstruct(self, modality: Modality | str, X: np.ndarray) -> np.ndarray:
+        """Regenerate ``modality``'s features from themselves (an intra-modal auto-encoder pass)."""
+        if not self.can_reconstruct:
+            raise XmbenchError(f"method {self.name!r} cannot reconstruct a modality")
+        modality = self._check_input(modality, X)
+        out = np.asarray(self._reconstruct(modality, np.asarray(X, dtype=np.float32)))
+        check_output(self.name, f"reconstruction of modality {modality.value}", out, len(X), forbid_zero_rows=False)
+        return out
+
     def training_log(self) -> list[dict[str, Any]]:
         """Per-epoch training records (e.g. GAN losses) for the results store; empty by default."""
         return list(getattr(self, "history_", []))
@@ -88,7 +128,8 @@ class CrossModalMethod(ABC):
         return {}
 
     @abstractmethod
-    def _fit(self, train: PairedSplit) -> None: ...
+    def _fit(self, train: PairedSplit) -> None:
+        """Train on the pairs; methods with ``uses_unpaired`` take ``(train, unpaired)`` instead."""
 
     @abstractmethod
     def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray: ...
@@ -96,17 +137,27 @@ class CrossModalMethod(ABC):
     def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _reconstruct(self, modality: Modality, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _embed_in(self, space: Modality, modality: Modality, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def _check_input(self, modality: Modality | str, X: np.ndarray) -> Modality:
         if not getattr(self, "fitted_", False):
             raise NotFittedError(f"method {self.name!r} is not fitted yet; call fit first")
         modality = Modality.parse(modality)
-        check_features(modality.value, X)
-        expected = self.n_features_in_[modality]
-        if X.shape[1] != expected:
-            raise XmbenchError(
-                f"{self.name}: modality {modality.value} has {expected} features at fit, got {X.shape[1]}"
-            )
+        self._check_width(modality, X)
         return modality
+
+    def _check_width(self, modality: Modality, X: np.ndarray, *, allow_empty: bool = False) -> None:
+        if not (allow_empty and len(X) == 0):
+            check_features(modality.value, X)
+        expected = self.n_features_in_[modality]
+        if np.ndim(X) != 2 or X.shape[1] != expected:
+            raise XmbenchError(
+                f"{self.name}: modality {modality.value} has {expected} features at fit, got shape {np.shape(X)}"
+            )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.results.schema import ALL_CLASSES
 
 GROUP = ["dataset", "pairing", "profile"]
+METHOD = ["paired_fraction", "method"]
 
 
 def filter_scores(
@@ -26,17 +28,41 @@ def filter_scores(
 
 
 def overall_map(scores: pd.DataFrame) -> pd.DataFrame:
-    """(dataset, pairing, profile, method) x task mAP, mean over seeds, with the task average."""
+    """(dataset, pairing, profile, paired fraction, method) x task mAP, mean over seeds, with the task average."""
     rows = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
-    table = rows.pivot_table(index=[*GROUP, "method"], columns="task", values="value", aggfunc="mean")
+    table = rows.pivot_table(index=[*GROUP, *METHOD], columns="task", values="value", aggfunc="mean")
     table["average"] = table.mean(axis=1)
     return table
 
 
 def per_class_map(scores: pd.DataFrame) -> pd.DataFrame:
-    """(dataset, pairing, profile, task, method) x class mAP, mean over seeds."""
+    """(dataset, pairing, profile, task, paired fraction, method) x class mAP, mean over seeds."""
     rows = scores[(scores["metric"] == "mAP") & (scores["class"] != ALL_CLASSES)]
-    return rows.pivot_table(index=[*GROUP, "task", "method"], columns="class", values="value", aggfunc="mean", sort=False)
+    return rows.pivot_table(
+        index=[*GROUP, "task", *METHOD], columns="class", values="value", aggfunc="mean", sort=False
+    )
+
+
+def recognition_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
+    """(dataset, pairing, profile, paired fraction, method) x generation direction: the accuracy of
+    the target modality's classifier on generated samples, mean over seeds. A->B is cross-modal,
+    A->A an intra-modal reconstruction."""
+    rows = scores[(scores["metric"] == RECOGNITION) & (scores["class"] == ALL_CLASSES)]
+    return rows.pivot_table(index=[*GROUP, *METHOD], columns="task", values="value", aggfunc="mean")
+
+
+def per_class_recognition(scores: pd.DataFrame) -> pd.DataFrame:
+    """(dataset, pairing, profile, direction, paired fraction, method) x class recognition accuracy."""
+    rows = scores[(scores["metric"] == RECOGNITION) & (scores["class"] != ALL_CLASSES)]
+    return rows.pivot_table(
+        index=[*GROUP, "task", *METHOD], columns="class", values="value", aggfunc="mean", sort=False
+    )
+
+
+def recognition_ceiling(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each modality's classifier on its own real test features: what generated samples can reach."""
+    rows = scores[(scores["metric"] == CEILING) & (scores["class"] == ALL_CLASSES)]
+    return rows.pivot_table(index=GROUP, columns="task", values="value", aggfunc="mean")
 
 
 def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
@@ -46,4 +72,4 @@ def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
 
 def model_facts(scores: pd.DataFrame) -> pd.DataFrame:
     rows = scores[scores["task"] == "model"]
-    return rows.pivot_table(index=[*GROUP, "method"], columns="metric", values="value", aggfunc="mean")
+    return rows.pivot_table(index=[*GROUP, *METHOD], columns="metric", values="value", aggfunc="mean")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "profile")
+KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction")
 COLUMNS = (*KEY_COLUMNS, "task", "class", "metric", "value")
 ALL_CLASSES = "all"
 MANIFEST_VERSION = 1
@@ -23,8 +23,15 @@ class RunKey:
     profile: str
     split_seed: int = 0
     keep_self: bool = False
+    paired_fraction: float = 1.0
 
     @property
     def run_id(self) -> str:
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}_{digest}"
+        fields = asdict(self)
+        fraction = ""
+        if self.paired_fraction == 1.0:
+            del fields["paired_fraction"]  # fully paired runs keep the ids they had before the option existed
+        else:
+            fraction = f"_pf{self.paired_fraction:g}"
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}_{digest}"

@@ -66,6 +66,9 @@ class ResultsStore:
         if not frames:
             raise XmbenchError(f"no finished runs under {self.root}; run `xmbench run` first")
         table = pd.concat(frames, ignore_index=True)
+        if "paired_fraction" not in table.columns:
+            table["paired_fraction"] = 1.0
+        table["paired_fraction"] = table["paired_fraction"].fillna(1.0)  # runs stored before the option existed
         # keep the last row per key: a re-run with --force replaces, never duplicates
         return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "class", "metric"], keep="last")
 
