@@ -167,15 +167,16 @@ def _run_one(
     try:
         # the subset's seed leaves out the method: every method of a seed trains on the same pairs
         subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
-        train, unpaired = withhold_pairing(data.train, key.paired_fraction, subset_seed)
+        split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
         manifest["training_data"] = {
             "paired_fraction": key.paired_fraction,
-            "n_paired": len(train),
-            "n_unpaired": 0 if unpaired is None else len(unpaired.a),
-            "unpaired_used": bool(unpaired is not None and method.uses_unpaired),
+            "n_paired": len(split.paired),
+            "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
+            "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
+            "paired_subset_sha256": split.fingerprint,
         }
         started = time.perf_counter()
-        method.fit(train, unpaired)
+        method.fit(split.paired, split.unpaired)
         timings["fit_s"] = time.perf_counter() - started
         started = time.perf_counter()
         scored = score_method(method, data.test, data.class_names, recognizers, keep_self=key.keep_self)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -16,7 +19,21 @@ def check_fraction(fraction: float) -> float:
     return fraction
 
 
-def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> tuple[PairedSplit, UnpairedFeatures | None]:
+@dataclass(frozen=True)
+class WithheldPairing:
+    """The training pairs a run may use, the unpaired rest, and which rows stayed paired."""
+
+    paired: PairedSplit
+    unpaired: UnpairedFeatures | None
+    paired_index: np.ndarray  # sorted rows of the full training split that kept their pairing
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of ``paired_index``: equal for every method that saw the same pairs."""
+        return hashlib.sha256(np.ascontiguousarray(self.paired_index, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> WithheldPairing:
     """Keep a class-stratified ``fraction`` of the training pairs; the rest become unpaired, unlabelled data.
 
     The subset depends only on ``seed`` and the data, never on the method, so every method of a
@@ -26,7 +43,7 @@ def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> tuple[Pa
     """
     fraction = check_fraction(fraction)
     if fraction == 1:
-        return train, None
+        return WithheldPairing(train, None, np.arange(len(train)))
     rng = np.random.default_rng(seed)
     try:
         paired, rest = train_test_split(
@@ -38,4 +55,4 @@ def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> tuple[Pa
     paired = np.sort(paired)
     subset = PairedSplit(train.a[paired], train.b[paired], train.y_a[paired], train.y_b[paired])
     unpaired = UnpairedFeatures(train.a[rng.permutation(rest)], train.b[rng.permutation(rest)])
-    return subset, unpaired
+    return WithheldPairing(subset, unpaired, paired)
