@@ -34,6 +34,17 @@ def test_fit_returns_self_and_embeds_both_modalities(name):
     else:
         with pytest.raises(XmbenchError, match="cannot translate"):
             method.translate("a", TEST.a)
+    if method.can_reconstruct:
+        assert method.reconstruct("a", TEST.a).shape == TEST.a.shape
+        assert method.reconstruct("b", TEST.b).shape == TEST.b.shape
+    else:
+        with pytest.raises(XmbenchError, match="cannot reconstruct"):
+            method.reconstruct("a", TEST.a)
+    for space in ("a", "b"):  # every method can be scored per task space; shared spaces ignore it
+        in_a, in_b = method.embed_in(space, "a", TEST.a), method.embed_in(space, "b", TEST.b)
+        assert in_a.shape[0] == len(TEST) and in_a.shape[1] == in_b.shape[1]
+        if method.shared_space:
+            np.testing.assert_array_equal(in_a, za)
 
 
 @pytest.mark.parametrize("name", METHODS.names())

@@ -155,9 +155,8 @@ class CrossModalMethod(ABC):
             check_features(modality.value, X)
         expected = self.n_features_in_[modality]
         if np.ndim(X) != 2 or X.shape[1] != expected:
-            raise XmbenchError(
-                f"{self.name}: modality {modality.value} has {expected} features at fit, got shape {np.shape(X)}"
-            )
+            got = X.shape[1] if np.ndim(X) == 2 else f"shape {np.shape(X)}"
+            raise XmbenchError(f"{self.name}: modality {modality.value} has {expected} features at fit, got {got}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

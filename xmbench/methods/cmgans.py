@@ -104,6 +104,7 @@ class CMGANs(CrossModalMethod):
 
     name: ClassVar[str] = "cmgans"
     can_translate: ClassVar[bool] = True
+    can_reconstruct: ClassVar[bool] = True
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
         Profile.SMOKE: {"epochs": 2},
         Profile.QUICK: {"epochs": 15},
@@ -326,10 +327,17 @@ class CMGANs(CrossModalMethod):
             return self.generators_.encoders[modality.value](h).s.cpu().numpy()
 
     def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
+        return self._decode(source, source.other, X)
+
+    def _reconstruct(self, modality: Modality, X: np.ndarray) -> np.ndarray:
+        return self._decode(modality, modality, X)
+
+    def _decode(self, source: Modality, target: Modality, X: np.ndarray) -> np.ndarray:
+        """Encode with ``source``'s encoder, decode with ``target``'s decoder."""
         with torch.no_grad():
             h = torch.as_tensor(X).to(torch.device(self.device))
             s = self.generators_.encoders[source.value](h).s
-            return self.generators_.decoders[source.other.value](s).cpu().numpy()
+            return self.generators_.decoders[target.value](s).cpu().numpy()
 
 
 # ------------------------------------------------------------------------------------ ablations
