@@ -31,7 +31,7 @@ def read_idx(path: Path) -> np.ndarray:
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise XmbenchError(f"{path} is truncated: header says {shape}, found {data.size} values")
-    return data.reshape(shape)
+    return data.reshape(shape).copy()  # writable: torch.from_numpy warns on read-only buffers
 
 
 def find_idx(folder: Path, stem: str) -> Path | None:
