@@ -218,7 +218,8 @@ def _training_table(method: Any) -> pd.DataFrame:
     if not log:
         return pd.DataFrame()
     wide = pd.DataFrame(log)
-    return wide.melt(id_vars="epoch", var_name="metric", value_name="value")
+    long = wide.melt(id_vars="epoch", var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some epochs only (phases)
 
 
 def _manifest(key: RunKey, config: RunConfig, features: FeatureSet, device: torch.device, method: Any) -> dict:

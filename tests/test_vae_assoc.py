@@ -1,0 +1,242 @@
+"""vae-assoc: the two training phases, associator direction, unpaired rows in phase 1 only,
+standardisation, determinism, divergence, and learning checks on planted clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from tests.conftest import planted_pairs
+from xmbench.data.base import PairedSplit, UnpairedFeatures
+from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.eval.retrieval import Task, evaluate_retrieval
+from xmbench.methods.base import METHODS
+from xmbench.methods.vae_assoc import VAEAssociator
+
+TINY = {"hidden": (64, 32), "associator_hidden": (32,), "latent_dim": 8, "batch_size": 64,
+        "intra_epochs": 3, "cross_epochs": 3}
+_ALL, TEST = planted_pairs(900, 200, 20, 12, 5, 0.5, seed=1)
+TRAIN = PairedSplit(_ALL.a[:600], _ALL.b[:600], _ALL.y_a[:600], _ALL.y_b[:600])
+EXTRA_A = _ALL.a[600:]  # more rows of modality a, their pairing withheld
+
+
+def fit(data: PairedSplit = TRAIN, unpaired: UnpairedFeatures | None = None, **params) -> VAEAssociator:
+    return VAEAssociator(**{**TINY, **params}).fit(data, unpaired)
+
+
+def state(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def same_state(x: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> bool:
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+def cosine_map(method: VAEAssociator, task: Task, test: PairedSplit = TEST) -> float:
+    """mAP of one bi-modal task, both sides embedded in the task's latent space."""
+    space = task.space
+    emb_a, emb_b = method.embed_in(space, "a", test.a), method.embed_in(space, "b", test.b)
+    table = evaluate_retrieval(emb_a, test.y_a, emb_b, test.y_b, [str(c) for c in range(5)], tasks=[task])
+    return float(table.loc[table["class"] == "all", "value"].item())
+
+
+@pytest.fixture(scope="module")
+def trained() -> VAEAssociator:
+    return fit(intra_epochs=30, cross_epochs=30)
+
+
+# ----------------------------------------------------------------------------- two phases
+def test_phase_two_trains_the_associators_through_frozen_vaes(monkeypatch):
+    seen = {}
+    original = VAEAssociator._fit_cross
+
+    def spy(self, X, epoch_rows):
+        seen["vaes"], seen["associators"] = state(self.vaes_), state(self.associators_)
+        original(self, X, epoch_rows)
+
+    with monkeypatch.context() as patch:  # build the networks only, to see what phase 1 changes
+        patch.setattr(VAEAssociator, "_fit_intra", lambda self, X: None)
+        patch.setattr(VAEAssociator, "_fit_cross", lambda self, X, epoch_rows: None)
+        initial = fit()
+    monkeypatch.setattr(VAEAssociator, "_fit_cross", spy)
+    method = fit()
+    assert not same_state(state(initial.vaes_), seen["vaes"])  # phase 1 trained the VAEs
+    assert same_state(state(initial.associators_), seen["associators"])  # ... and nothing else
+    assert same_state(state(method.vaes_), seen["vaes"])  # phase 2 left them bit-identical
+    for direction in ("a->b", "b->a"):
+        before = {k: v for k, v in seen["associators"].items() if k.startswith(direction)}
+        after = {k: v for k, v in state(method.associators_).items() if k.startswith(direction)}
+        assert before and not same_state(before, after)
+    assert not any(p.requires_grad for p in method.vaes_.parameters())
+    assert not method.vaes_.training
+
+
+def test_history_runs_one_epoch_counter_across_both_phases():
+    history = fit(intra_epochs=3, cross_epochs=2).history_
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+    phase1 = {f"phase1_{w}_{m}" for w in ("recon", "kl", "loss") for m in ("a", "b")}
+    phase2 = {f"phase2_{w}_{m}" for w in ("recon", "kl", "loss") for m in ("a_to_b", "b_to_a")}
+    assert all(set(r) == {"epoch"} | phase1 for r in history[:3])
+    assert all(set(r) == {"epoch"} | phase2 for r in history[3:])
+    values = [v for r in history for k, v in r.items() if k != "epoch"]
+    assert all(isinstance(v, float) and np.isfinite(v) for v in values)
+    # loss = recon + 2 * lambda * KL with the default lambda 0.5
+    assert history[0]["phase1_loss_a"] == pytest.approx(history[0]["phase1_recon_a"] + history[0]["phase1_kl_a"])
+
+
+# ------------------------------------------------------------------------------- direction
+def test_each_embedding_space_uses_the_associator_of_its_direction():
+    method = fit(latent_dim_b=5)  # "ours-flex": the widths tell the spaces apart
+
+    class Constant(nn.Module):
+        def forward(self, z):
+            return torch.full((len(z), 5), 0.7), torch.zeros(len(z), 5)
+
+    before_b_in_a = method.embed_in("a", "b", TEST.b)
+    method.associators_["a->b"] = Constant()
+    np.testing.assert_allclose(method.embed_in("b", "a", TEST.a), 0.7)
+    np.testing.assert_array_equal(method.embed_in("a", "b", TEST.b), before_b_in_a)  # b->a untouched
+    translated = method.translate("a", TEST.a)
+    assert translated.shape == TEST.b.shape
+    np.testing.assert_allclose(translated, np.broadcast_to(translated[:1], translated.shape))  # one code
+    assert method.embed_in("a", "a", TEST.a).shape[1] == 8 and method.embed_in("b", "b", TEST.b).shape[1] == 5
+    for modality, X in (("a", TEST.a), ("b", TEST.b)):
+        parts = [method.embed_in(space, modality, X) for space in ("a", "b")]
+        np.testing.assert_array_equal(method.embed(modality, X), np.hstack(parts))
+
+
+def test_translation_recovers_a_known_function_of_the_other_modality():
+    def b_of(a):
+        return (3 * np.tanh(a[:, :8] / 4) + 10).astype(np.float32)
+
+    train, test = (PairedSplit(s.a, b_of(s.a), s.y_a, s.y_b) for s in (TRAIN, TEST))
+    method = fit(train, intra_epochs=30, cross_epochs=30)
+
+    def r2(pred, true):
+        return 1 - ((pred - true) ** 2).sum() / ((true - true.mean(0)) ** 2).sum()
+
+    a_to_b, b_to_a = method.translate("a", test.a), method.translate("b", test.b)
+    assert a_to_b.shape == test.b.shape and b_to_a.shape == test.a.shape
+    shuffled = np.random.default_rng(0).permutation(len(test))
+    # measured over seeds 0-3: r2 a->b 0.88-0.90, b->a 0.92-0.93; against shuffled partners -0.6
+    assert r2(a_to_b, test.b) > 0.7 and r2(b_to_a, test.a) > 0.7
+    assert r2(a_to_b, test.b[shuffled]) < 0.1
+
+
+# -------------------------------------------------------------------------------- unpaired
+def test_unpaired_rows_train_their_modality_vae_only_and_never_phase_two(monkeypatch):
+    rows = {}
+    original = VAEAssociator._batches
+
+    def spy(self, job):
+        batches = original(self, job)
+        assert all(int(idx.max()) < job.n_rows for idx in batches)
+        rows.setdefault(job.n_rows, []).append(len(batches))
+        return batches
+
+    monkeypatch.setattr(VAEAssociator, "_batches", spy)
+    plain = fit(intra_epochs=1, cross_epochs=1)
+    assert rows == {600: [10, 10, 10, 10]}  # phase 1 a, b; phase 2 a->b, b->a: one pass of 64-row batches
+    rows.clear()
+    extra_a = UnpairedFeatures(a=EXTRA_A, b=np.empty((0, 12), np.float32))
+    semi = fit(unpaired=extra_a, intra_epochs=1, cross_epochs=1)
+    # phase 1: a's VAE draws from 900 rows, b's from 600; phase 2 from the 600 pairs only, making
+    # as many updates as a phase-1 epoch over 900 rows (15 batches)
+    assert rows == {900: [15], 600: [10, 15, 15]}
+    assert not same_state(state(plain.vaes_["a"]), state(semi.vaes_["a"]))
+    assert same_state(state(plain.vaes_["b"]), state(semi.vaes_["b"]))  # own data, own generator
+    np.testing.assert_allclose(semi.mean_["a"], np.concatenate([TRAIN.a, EXTRA_A]).astype(np.float64).mean(0), rtol=1e-10)
+    empty = UnpairedFeatures(a=np.empty((0, 20), np.float32), b=np.empty((0, 12), np.float32))
+    same = fit(unpaired=empty, intra_epochs=1, cross_epochs=1)
+    np.testing.assert_array_equal(same.embed("a", TEST.a), plain.embed("a", TEST.a))
+
+
+# ------------------------------------------------------------------------ standardisation
+def test_outputs_are_in_the_original_feature_space():
+    a = np.hstack([TRAIN.a * 50 + 1000, np.full((len(TRAIN), 1), 7.0, np.float32)])  # + a constant feature
+    test_a = np.hstack([TEST.a * 50 + 1000, np.full((len(TEST), 1), 7.0, np.float32)])
+    method = fit(PairedSplit(a, TRAIN.b, TRAIN.y_a, TRAIN.y_b), intra_epochs=30, cross_epochs=30)
+    assert method.std_["a"][-1] == 1.0
+    for out in (method.reconstruct("a", test_a), method.translate("b", TEST.b)):
+        # measured over 3 seeds: per-feature mean offsets <= 0.11 std; relative error 0.18-0.21
+        # (reconstruct), 0.28-0.33 (translate), where predicting the centre gives 1.0
+        shift = np.abs(out.mean(0) - test_a.mean(0))[:-1] / test_a[:, :-1].std(0)
+        assert shift.max() < 0.25
+        np.testing.assert_allclose(out[:, -1], 7.0, atol=0.5)  # measured within 0.03
+        err = np.linalg.norm(out - test_a) / np.linalg.norm(test_a - test_a.mean(0))
+        assert err < 0.6
+
+
+# ------------------------------------------------------------------------------ seeds, RNG
+def test_same_seed_same_model_other_seed_differs_and_global_rng_untouched():
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    first, second, other = fit(seed=3), fit(seed=3), fit(seed=4)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    assert first.history_ == second.history_
+    for call in ("embed_in", "translate"):
+        args = ("b", "a", TEST.a) if call == "embed_in" else ("a", TEST.a)
+        np.testing.assert_array_equal(getattr(first, call)(*args), getattr(second, call)(*args))
+        assert not np.array_equal(getattr(first, call)(*args), getattr(other, call)(*args))
+
+
+# -------------------------------------------------------------------------------- learning
+def test_retrieval_in_each_task_space_is_far_above_chance(trained):
+    # 5 balanced classes: chance mAP ~0.2; measured over seeds 0-3: A->B 0.99-1.00, B->A 0.91-0.99
+    assert cosine_map(trained, Task.A_TO_B) > 0.75
+    assert cosine_map(trained, Task.B_TO_A) > 0.75
+
+
+def test_translations_and_reconstructions_are_recognised_by_a_classifier_on_real_features(trained):
+    for target, source in (("b", "a"), ("a", "b")):
+        clf = LogisticRegression(max_iter=2000).fit(TRAIN.x(target), TRAIN.y(target))
+        # chance 0.2; measured over seeds 0-3: translations 0.87-1.00, reconstructions 0.875-1.00
+        assert clf.score(trained.translate(source, TEST.x(source)), TEST.y(target)) > 0.75
+        assert clf.score(trained.reconstruct(target, TEST.x(target)), TEST.y(target)) > 0.75
+
+
+def test_shuffled_pairs_leave_translation_at_chance():
+    rng = np.random.default_rng(0)
+    shuffled = PairedSplit(TRAIN.a, TRAIN.b[rng.permutation(len(TRAIN))], TRAIN.y_a, TRAIN.y_a)
+    method = fit(shuffled, intra_epochs=30, cross_epochs=30)
+    clf = LogisticRegression(max_iter=2000).fit(TRAIN.b, TRAIN.y_b)
+    assert clf.score(method.translate("a", TEST.a), TEST.y_b) < 0.45  # measured 0.225 for seeds 0-3
+
+
+# ---------------------------------------------------------------------- errors, registration
+def test_bad_hyper_parameters_are_listed_in_one_message():
+    with pytest.raises(XmbenchError) as error:
+        fit(latent_dim=0, latent_dim_b=2.5, hidden=(64, -1), lambda_crs=-1, lr=0)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("vae-assoc: ")
+    for part in ("latent_dim must be", "latent_dim_b must be", "hidden must be", "lambda_crs must be", "lr must"):
+        assert part in message
+
+
+def test_absurd_learning_rate_names_phase_one_and_the_epoch():
+    with pytest.raises(NonFiniteError, match=r"^vae-assoc: non-finite loss in phase 1 \(intra-modal VAE a\) at epoch 1"):
+        fit(lr=1e6)
+
+
+def test_a_diverging_associator_names_phase_two_and_its_direction(monkeypatch):
+    original = VAEAssociator._fit_cross
+
+    def poison(self, X, epoch_rows):
+        with torch.no_grad():
+            self.associators_["b->a"].net[-1].bias.fill_(float("nan"))
+        original(self, X, epoch_rows)
+
+    monkeypatch.setattr(VAEAssociator, "_fit_cross", poison)
+    with pytest.raises(NonFiniteError, match=r"phase 2 \(cross-modal associator b_to_a\) at epoch 1: phase2_recon"):
+        fit()
+
+
+def test_registered_with_its_capabilities():
+    cls = METHODS.get("vae-assoc")
+    assert cls is VAEAssociator
+    assert cls.can_translate and cls.can_reconstruct and cls.uses_unpaired and not cls.shared_space
+    assert (cls().hidden, cls().latent_dim, cls().lambda_int, cls().lambda_crs) == ((512, 256), 64, 0.5, 0.5)
+    assert cls.from_profile("smoke").intra_epochs == 2
