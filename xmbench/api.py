@@ -242,6 +242,7 @@ def _manifest(key: RunKey, config: RunConfig, features: FeatureSet, device: torc
             "cache_key": features.cache_key,
             "from_cache": features.from_cache,
             "extractor": asdict(config.extractor),
+            "extractor_channels": {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels},
             "extractor_test_accuracy": features.extractor_accuracy,
             "dims": {"a": int(data.train.a.shape[1]), "b": int(data.train.b.shape[1])},
         },

@@ -16,10 +16,16 @@ from xmbench.registry import Registry
 
 @dataclass(frozen=True)
 class ModalitySpec:
-    """What one modality is: a display name and, for raw images, the input shape for the extractor."""
+    """What one modality is: a display name and, for raw images, the input shape for the extractor.
+
+    ``extractor_channels`` overrides the extractor's channel count (``ExtractorConfig.channels``)
+    for this modality only, for inputs the thesis's 4-channel CNN cannot classify well; the
+    features are then ``extractor_channels`` x 7 x 7 wide.
+    """
 
     name: str
     input_shape: tuple[int, ...] | None = None  # (C, H, W) for images; None when already features
+    extractor_channels: int | None = None
 
     @property
     def needs_extractor(self) -> bool:

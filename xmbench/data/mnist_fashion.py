@@ -26,7 +26,7 @@ FILES = {
 }
 
 
-def load_idx_dataset(root: Path, folder: str, allow_download: bool) -> dict[str, np.ndarray]:
+def load_idx_dataset(root: Path, folder: str, allow_download: bool, dataset: str) -> dict[str, np.ndarray]:
     """``root/<folder>/raw`` in torchvision's layout (gzipped or not); downloads via torchvision if allowed."""
     raw = root / folder / "raw"
     if find_idx(raw, FILES["train"][0]) is None and allow_download:
@@ -37,7 +37,7 @@ def load_idx_dataset(root: Path, folder: str, allow_download: bool) -> dict[str,
     for split, (images, labels) in FILES.items():
         image_path, label_path = find_idx(raw, images), find_idx(raw, labels)
         if image_path is None or label_path is None:
-            raise missing("mnist-fashion", root, f"{folder}/raw/{images}(.gz) and {labels}(.gz)")
+            raise missing(dataset, root, f"{folder}/raw/{images}(.gz) and {labels}(.gz)")
         out[f"x_{split}"], out[f"y_{split}"] = read_idx(image_path), read_idx(label_path).astype(np.int64)
     return out
 
@@ -76,8 +76,8 @@ class MnistFashion(Dataset):
     @classmethod
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
         root = require_data_root(options, cls.name)
-        digits = load_idx_dataset(root, "MNIST", options.allow_download)
-        fashion = load_idx_dataset(root, "FashionMNIST", options.allow_download)
+        digits = load_idx_dataset(root, "MNIST", options.allow_download, cls.name)
+        fashion = load_idx_dataset(root, "FashionMNIST", options.allow_download, cls.name)
         rng = np.random.default_rng(options.split_seed)
 
         def split(part: str) -> PairedSplit:

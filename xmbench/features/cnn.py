@@ -13,6 +13,7 @@ from xmbench.progress import progress
 from xmbench.seeding import seeded_init, torch_generator
 
 FEATURE_DIM = 196  # 4 channels x 7 x 7 after the second max-pool (thesis: "MaxPool2d-8")
+FEATURE_GRID = (7, 7)  # spatial size of the features for any input size
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class FeatureCNN(nn.Module):
     """Two conv(3x3)-BN-ReLU-maxpool(2) blocks with 4 channels, then a linear classifier.
 
     On 28x28 inputs the second pool gives 4x7x7 = 196 features; parameter counts match the
-    thesis (2,174 for 1-channel letters, 2,246 for 3-channel colours).
+    thesis (2,174 for 1-channel letters, 2,246 for 3-channel colours). Other input sizes (e.g.
+    40x101 MFCC "images") are max-pooled to the same 7x7 grid afterwards; on 28x28 inputs that
+    pool has 1x1 windows, an exact identity, so the thesis network and its features are unchanged.
     """
 
     def __init__(self, in_channels: int, n_classes: int, channels: int = 4) -> None:
@@ -43,16 +46,20 @@ class FeatureCNN(nn.Module):
             nn.BatchNorm2d(channels),
             nn.ReLU(),
             nn.MaxPool2d(2),
+            nn.AdaptiveMaxPool2d(FEATURE_GRID),  # parameter-free: seeded initialisation is unchanged
             nn.Flatten(),
         )
-        self.classifier = nn.Linear(channels * 7 * 7, n_classes)
+        self.classifier = nn.Linear(channels * FEATURE_GRID[0] * FEATURE_GRID[1], n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
 def _as_float(images: torch.Tensor) -> torch.Tensor:
-    return images.float().div_(255.0)
+    """uint8 images are scaled to [0, 1]; float inputs (e.g. standardised MFCCs) pass unchanged."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images.float()
 
 
 def train_extractor(

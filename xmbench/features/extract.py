@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 import xmbench
-from xmbench.data.base import CrossModalData, PairedSplit
+from xmbench.data.base import CrossModalData, ModalitySpec, PairedSplit
 from xmbench.features.cache import FeatureCache, cache_key
 from xmbench.features.cnn import ExtractorConfig, extract, train_extractor
 from xmbench.options import Modality
@@ -28,7 +28,7 @@ class FeatureSet:
 
 def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device) -> dict:
     """Everything the features depend on; its hash is the cache key."""
-    return {
+    inputs = {
         "dataset": data.name,
         "pairing": data.pairing,
         "split_seed": split_seed,
@@ -38,6 +38,17 @@ def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: in
         "xmbench": xmbench.__version__,
         "torch": torch.__version__,
     }
+    overrides = {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels is not None}
+    if overrides:  # only when present, so datasets without overrides keep their existing cache keys
+        inputs["extractor_channels"] = overrides
+    return inputs
+
+
+def modality_config(config: ExtractorConfig, spec: ModalitySpec) -> ExtractorConfig:
+    """``config`` with the modality's own channel count, if it overrides it."""
+    if spec.extractor_channels is None:
+        return config
+    return dataclasses.replace(config, channels=spec.extractor_channels)
 
 
 def build_features(
@@ -78,7 +89,8 @@ def _extract_all(
             continue
         seed = derive_seed(split_seed, data.name, data.pairing, "extractor", spec.name)
         model = train_extractor(
-            train_x, data.train.y(modality), len(data.class_names), config, seed, device, spec.name
+            train_x, data.train.y(modality), len(data.class_names), modality_config(config, spec), seed, device,
+            spec.name,
         )
         arrays[f"train_{modality.value}"], _ = extract(model, train_x, device)
         arrays[f"test_{modality.value}"], predicted = extract(model, test_x, device)
