@@ -103,20 +103,20 @@ class CrossModalMethod(ABC):
 
     def translate(self, source: Modality | str, X: np.ndarray) -> np.ndarray:
         """Generate the other modality's features from ``source`` features."""
-        if not self.can_translate:
-            raise XmbenchError(f"method {self.name!r} cannot translate between modalities")
-        source = self._check_input(source, X)
-        out = np.asarray(self._translate(source, np.asarray(X, dtype=np.float32)))
-        check_output(self.name, f"translation from modality {source.value}", out, len(X), forbid_zero_rows=False)
-        return out
+        return self._generate(self.can_translate, "translate between modalities", "translation from", self._translate, source, X)
 
     def reconstruct(self, modality: Modality | str, X: np.ndarray) -> np.ndarray:
         """Regenerate ``modality``'s features from themselves (an intra-modal auto-encoder pass)."""
-        if not self.can_reconstruct:
-            raise XmbenchError(f"method {self.name!r} cannot reconstruct a modality")
+        return self._generate(self.can_reconstruct, "reconstruct a modality", "reconstruction of", self._reconstruct, modality, X)
+
+    def _generate(
+        self, capable: bool, ability: str, what: str, generate, modality: Modality | str, X: np.ndarray
+    ) -> np.ndarray:
+        if not capable:
+            raise XmbenchError(f"method {self.name!r} cannot {ability}")
         modality = self._check_input(modality, X)
-        out = np.asarray(self._reconstruct(modality, np.asarray(X, dtype=np.float32)))
-        check_output(self.name, f"reconstruction of modality {modality.value}", out, len(X), forbid_zero_rows=False)
+        out = np.asarray(generate(modality, np.asarray(X, dtype=np.float32)))
+        check_output(self.name, f"{what} modality {modality.value}", out, len(X), forbid_zero_rows=False)
         return out
 
     def training_log(self) -> list[dict[str, Any]]:
