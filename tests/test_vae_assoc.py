@@ -14,6 +14,7 @@ from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.eval.retrieval import Task, evaluate_retrieval
 from xmbench.methods.base import METHODS
+from xmbench.methods import vae_assoc
 from xmbench.methods.vae_assoc import VAEAssociator
 
 TINY = {"hidden": (64, 32), "associator_hidden": (32,), "latent_dim": 8, "batch_size": 64,
@@ -129,15 +130,15 @@ def test_translation_recovers_a_known_function_of_the_other_modality():
 # -------------------------------------------------------------------------------- unpaired
 def test_unpaired_rows_train_their_modality_vae_only_and_never_phase_two(monkeypatch):
     rows = {}
-    original = VAEAssociator._batches
+    original = vae_assoc.shuffled_batches
 
-    def spy(self, job):
-        batches = original(self, job)
-        assert all(int(idx.max()) < job.n_rows for idx in batches)
-        rows.setdefault(job.n_rows, []).append(len(batches))
+    def spy(n_rows, n_updates, batch_size, generator):
+        batches = original(n_rows, n_updates, batch_size, generator)
+        assert all(int(idx.max()) < n_rows for idx in batches)
+        rows.setdefault(n_rows, []).append(len(batches))
         return batches
 
-    monkeypatch.setattr(VAEAssociator, "_batches", spy)
+    monkeypatch.setattr(vae_assoc, "shuffled_batches", spy)
     plain = fit(intra_epochs=1, cross_epochs=1)
     assert rows == {600: [10, 10, 10, 10]}  # phase 1 a, b; phase 2 a->b, b->a: one pass of 64-row batches
     rows.clear()

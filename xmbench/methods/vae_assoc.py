@@ -13,7 +13,7 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample
+from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample, shuffled_batches
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -218,7 +218,7 @@ class VAEAssociator(CrossModalMethod):
             record: dict[str, float] = {"epoch": first + epoch}
             for key, job in jobs.items():
                 sums = torch.zeros(3, device=job.generator.device)  # on device: no host sync per step
-                for idx in self._batches(job):
+                for idx in shuffled_batches(job.n_rows, job.n_updates, self.batch_size, job.generator):
                     recon, prior = job.terms(idx, job.generator)
                     loss = recon - weight * prior
                     job.optimizer.zero_grad(set_to_none=True)
@@ -236,14 +236,6 @@ class VAEAssociator(CrossModalMethod):
                     )
                 record.update(zip(names, values, strict=True))
             self.history_.append(record)
-
-    def _batches(self, job: _Job) -> list[torch.Tensor]:
-        """``n_updates`` batches from reshuffled passes; a pass's last batch may be smaller."""
-        device, batches = job.generator.device, []
-        while len(batches) < job.n_updates:
-            perm = torch.randperm(job.n_rows, generator=job.generator, device=device)
-            batches += list(perm.split(self.batch_size))
-        return batches[: job.n_updates]
 
     # ------------------------------------------------------------------- embed / translate
     def _to_model(self, m: str, X: np.ndarray) -> torch.Tensor:

@@ -1,5 +1,6 @@
-"""Networks and loss terms of the cross-modal VAE with associators ("Cross-modal variational
-auto-encoder with distributed latent spaces and associators", Sec. 3.3).
+"""Networks, batching and loss terms of the cross-modal VAE with associators ("Cross-modal
+variational auto-encoder with distributed latent spaces and associators", Sec. 3.3); varalign
+builds on the same pieces.
 
 All modules are plain MLPs (Linear + ReLU, no BatchNorm or dropout), so train and eval mode compute
 the same function and a frozen module is a fixed map. Modalities are keyed ``"a"`` and ``"b"``.
@@ -38,18 +39,32 @@ class GaussianMLP(nn.Module):
 
 
 class VAE(nn.Module):
-    """One modality's auto-encoder; the decoder mirrors the encoder's hidden widths."""
+    """One modality's auto-encoder; the decoder mirrors the encoder's hidden widths.
 
-    def __init__(self, d: int, hidden: Sequence[int], latent: int) -> None:
+    With ``d_out`` the decoder outputs ``d_out`` features instead of ``d``: a VAE from one
+    modality's features to another's (varalign's multi-modal VAE).
+    """
+
+    def __init__(self, d: int, hidden: Sequence[int], latent: int, d_out: int | None = None) -> None:
         super().__init__()
         self.encoder = GaussianMLP(d, hidden, latent)
-        self.decoder = mlp(latent, tuple(reversed(hidden)), d)
+        self.decoder = mlp(latent, tuple(reversed(hidden)), d if d_out is None else d_out)
 
 
 def sample(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """The reparameterised draw mu + sigma * eps, eps ~ N(0, I) from ``generator``."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
+
+
+def shuffled_batches(n_rows: int, n_updates: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """``n_updates`` index batches from reshuffled passes over ``n_rows`` rows (permutations drawn
+    from ``generator`` on its device); a pass's last batch may be smaller."""
+    batches: list[torch.Tensor] = []
+    while len(batches) < n_updates:
+        perm = torch.randperm(n_rows, generator=generator, device=generator.device)
+        batches += list(perm.split(batch_size))
+    return batches[:n_updates]
 
 
 def loss_terms(x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
