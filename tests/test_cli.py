@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -39,6 +40,8 @@ def test_run_prints_a_summary_and_writes_the_long_table(finished_run):
     assert manifest["status"] == "ok"
     assert {"fit_s", "features_s", "evaluate_s"} <= set(manifest["timings"])
     assert manifest["versions"]["torch"] and manifest["device"].startswith("cpu")
+    with np.load(runs[0] / "embeddings.npz") as stored:  # what retrieval was scored on, for PR curves and maps
+        assert {"emb_a", "emb_b", "y_a", "y_b"} <= set(stored.files) and len(stored["emb_a"]) == len(stored["y_a"])
     scores = pd.read_csv(runs[0] / "scores.csv", keep_default_na=False)
     assert list(scores.columns) == list(COLUMNS)
     assert COLUMNS[-5:] == ("paired_fraction", "task", "class", "metric", "value")

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
-from xmbench.eval.protocol import retrieval_scores, score_method
+from xmbench.eval.protocol import retrieval_scores, score_method, embed_test_split
 from xmbench.eval.recognition import CEILING, RECOGNITION, accuracy_rows, fit_recognizers, recognition_accuracy
 from xmbench.methods.base import CrossModalMethod
 from xmbench.options import Modality
@@ -93,7 +93,8 @@ def test_methods_that_cannot_generate_get_no_recognition_rows(clusters):
         can_translate = False
         can_reconstruct = False
 
-    table = score_method(EmbedOnly().fit(train), test, CLASSES, recognizers)
+    table, embeddings = score_method(EmbedOnly().fit(train), test, CLASSES, recognizers)
+    assert set(embeddings) == {"a", "b"}
     assert set(table["metric"]) == {"mAP"}
 
 
@@ -110,7 +111,9 @@ class TwoSpaces(Oracle):
 
 def test_per_modality_spaces_score_each_task_in_its_space(clusters):
     train, test = clusters
-    table = retrieval_scores(TwoSpaces().fit(train), test, CLASSES)
+    embeddings = embed_test_split(TwoSpaces().fit(train), test)
+    assert set(embeddings) == {"a@a", "b@a", "a@b", "b@b"}
+    table = retrieval_scores(embeddings, test, CLASSES)
     overall = table[table["class"] == "all"].set_index("task")["value"]
     assert list(overall.index) == ["A->B", "B->A", "A->A+B", "B->A+B"]
     # B->A compares in A's space (the gallery's), A->A+B in A's space (the query's): perfect

@@ -179,7 +179,7 @@ def _run_one(
         method.fit(split.paired, split.unpaired)
         timings["fit_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        scored = score_method(method, data.test, data.class_names, recognizers, keep_self=key.keep_self)
+        scored, embeddings = score_method(method, data.test, data.class_names, recognizers, keep_self=key.keep_self)
         timings["evaluate_s"] = time.perf_counter() - started
     except XmbenchError as error:
         manifest |= {"status": "failed", "reason": str(error), "timings": timings}
@@ -202,6 +202,7 @@ def _run_one(
     ):
         scores[column] = value
     manifest |= {"status": "ok", "timings": timings}
+    store.write_embeddings(key, embeddings, data.test.y_a, data.test.y_b)  # before the manifest marks it finished
     store.write_run(key, scores, _training_table(method), manifest)
     return None
 

@@ -13,16 +13,33 @@ from xmbench.eval.retrieval import Task, evaluate_retrieval
 from xmbench.options import Modality
 
 
-def retrieval_scores(method, test: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False) -> pd.DataFrame:
-    """The four retrieval tasks. Shared-space methods embed once; methods with one latent space per
-    modality are scored per ``Task.space`` (bi-modal in the gallery's space, all-modal in the query's)."""
-    if method.shared_space:
-        groups = [(None, list(Task))]
-    else:
-        groups = [(space, [task for task in Task if task.space is space]) for space in Modality]
+def embedding_key(modality: Modality, space: Modality | None) -> str:
+    """Name of a stored test embedding: "a" in a shared space, "a@b" for modality a in b's space."""
+    return modality.value if space is None else f"{modality.value}@{space.value}"
+
+
+def embed_test_split(method, test: PairedSplit) -> dict[str, np.ndarray]:
+    """Every test embedding retrieval needs: one per modality for shared-space methods, one per
+    modality and latent space otherwise (see ``embedding_key``)."""
+    spaces = [None] if method.shared_space else list(Modality)
+    return {
+        embedding_key(m, space): method.embed(m, test.x(m)) if space is None else method.embed_in(space, m, test.x(m))
+        for space in spaces
+        for m in Modality
+    }
+
+
+def retrieval_scores(
+    embeddings: dict[str, np.ndarray], test: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False
+) -> pd.DataFrame:
+    """The four retrieval tasks from ``embed_test_split``. Shared-space methods are scored in their one
+    space; methods with one latent space per modality per ``Task.space`` (bi-modal in the gallery's
+    space, all-modal in the query's)."""
+    shared = "a" in embeddings
+    groups = [(None, list(Task))] if shared else [(s, [t for t in Task if t.space is s]) for s in Modality]
     frames = []
     for space, tasks in groups:
-        emb = {m: method.embed_in(space, m, test.x(m)) if space else method.embed(m, test.x(m)) for m in Modality}
+        emb = {m: embeddings[embedding_key(m, space)] for m in Modality}
         frames.append(evaluate_retrieval(
             emb[Modality.A], test.y_a, emb[Modality.B], test.y_b, list(class_names), keep_self=keep_self, tasks=tasks,
         ))
@@ -38,15 +55,17 @@ def score_method(
     recognizers: dict[Modality, Recognizer] | None,
     *,
     keep_self: bool = False,
-) -> pd.DataFrame:
-    """Long table (task, class, metric, value, n_queries) of every metric that applies to ``method``."""
-    frames = [retrieval_scores(method, test, class_names, keep_self=keep_self)]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Long table (task, class, metric, value, n_queries) of every metric that applies to ``method``,
+    and the test embeddings retrieval was scored on."""
+    embeddings = embed_test_split(method, test)
+    frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
     frames = [frame for frame in frames if not frame.empty]
     table = pd.concat(frames, ignore_index=True)
     table["n_queries"] = table["n_queries"].astype(np.int64)
-    return table
+    return table, embeddings
 
 
 def needs_recognizers(methods: Sequence[type]) -> bool:

@@ -1,4 +1,5 @@
-"""The results folder: ``<out>/runs/<run_id>/`` holds ``scores.csv``, ``training.csv`` and ``manifest.json``.
+"""The results folder: ``<out>/runs/<run_id>/`` holds ``scores.csv``, ``training.csv``,
+``embeddings.npz`` (test embeddings and labels) and ``manifest.json``.
 
 Each file is written atomically and the manifest last, so a run counts as finished only when its
 manifest says ``"status": "ok"``; a crash or Ctrl-C leaves earlier runs intact.
@@ -10,11 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xmbench.errors import XmbenchError
 from xmbench.features.cache import atomic_write_bytes
 from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey
+
+EMBEDDINGS = "embeddings.npz"
 
 
 class ResultsStore:
@@ -41,6 +45,22 @@ class ResultsStore:
             _write_csv(folder / "training.csv", training)
         text = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
         atomic_write_bytes(folder / "manifest.json", lambda handle: handle.write(text))
+
+    def write_embeddings(self, key: RunKey, embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray) -> None:
+        """The test embeddings a run was scored on (keys as ``eval.protocol.embedding_key``) and the
+        test labels, for precision-recall curves and maps of the common space."""
+        arrays = {f"emb_{name}": np.asarray(value, dtype=np.float32) for name, value in embeddings.items()}
+        arrays |= {"y_a": np.asarray(y_a), "y_b": np.asarray(y_b)}
+        atomic_write_bytes(self.run_dir(key) / EMBEDDINGS, lambda handle: np.savez_compressed(handle, **arrays))
+
+    def load_embeddings(self, run_id: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
+        """(embeddings by key, y_a, y_b) of a finished run, or None when it stored none."""
+        path = self.root / "runs" / run_id / EMBEDDINGS
+        if not path.exists():
+            return None
+        with np.load(path) as stored:
+            embeddings = {name[4:]: stored[name] for name in stored.files if name.startswith("emb_")}
+            return embeddings, stored["y_a"], stored["y_b"]
 
     @staticmethod
     def read_manifest(folder: Path) -> dict[str, Any] | None:
