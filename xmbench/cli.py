@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 import pandas as pd
 
 from xmbench import api
+from xmbench import check as regression
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
@@ -147,6 +149,68 @@ def report(results: Path, dataset: str, pairing: str, methods: str, profile: str
         if not frame.empty:
             frame.to_csv(folder / f"{name}.csv")
     click.echo(f"\nCSV tables written to {folder}/", err=True)
+
+
+@cli.command()
+@click.option("--baseline", type=click.Path(path_type=Path), required=True, help="A baseline CSV under baselines/.")
+@click.option("--tolerance", type=float, default=0.02, show_default=True, help="Largest mAP drop (absolute) that passes.")
+@click.option("--update", is_flag=True, help="Deliberately replace the baseline with the current scores of every registered method.")
+@click.option("--methods", default="all", show_default=True, help="With --update: the methods to record.")
+@click.option("--dataset", default=None, help="With --update on a new file: the setting to record.")
+@click.option("--pairing", default=None)
+@click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
+@click.option("--seeds", default="1", show_default=True, help="With --update on a new file: a count or a comma list.")
+@click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
+@click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--force", is_flag=True, help="Re-run the baseline's runs even where results exist.")
+def check(**options: object) -> None:
+    """Run (or read) the baseline's runs and fail if any method's mAP fell by more than the tolerance."""
+    path = options["baseline"]
+    if options["update"] and not path.exists():
+        if not options["dataset"]:
+            raise XmbenchError("a new baseline needs --dataset (and optionally --pairing, --profile, --seeds)")
+        dataset = DATASETS.get(options["dataset"])
+        setting = regression.BaselineSetting(
+            dataset.name, dataset.check_pairing(options["pairing"]), options["profile"], 0, 1.0,
+            _seeds(options["seeds"]), api.resolve_methods(_comma_list(options["methods"])),
+        )
+        baseline = None
+    else:
+        baseline, setting = regression.read_baseline(path)
+        if options["update"]:
+            setting = dataclasses.replace(setting, methods=api.resolve_methods(_comma_list(options["methods"])))
+    config = api.RunConfig(
+        dataset=setting.dataset, methods=setting.methods, pairing=setting.pairing, seeds=setting.seeds,
+        profile=setting.profile, device=options["device"], data_root=options["data_root"], out=options["out"],
+        cache_dir=options["cache_dir"], split_seed=setting.split_seed, paired_fractions=(setting.paired_fraction,),
+        force=options["force"],
+    )
+    report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
+    current = regression.baseline_from_scores(report.scores, setting) if not report.scores.empty else None
+    if options["update"]:
+        if report.failed or current is None:
+            raise XmbenchError("not updating the baseline: " + (f"{len(report.failed)} run(s) failed" if report.failed else "no scores"))
+        regression.write_baseline(path, current)
+        click.echo(f"baseline {path} updated: {len(current)} rows ({', '.join(setting.methods)})")
+        return
+    result = regression.compare(baseline, current if current is not None else baseline.iloc[:0], options["tolerance"])
+    title = f"{setting.dataset}/{setting.pairing}, {setting.profile}, seeds {' '.join(map(str, setting.seeds))}"
+    _show(result.improvements.set_index(regression.ROW), f"Improved by more than {result.tolerance} mAP ({title}); "
+          "record them with --update")
+    unregistered = sorted(set(METHODS.names()) - set(setting.methods))
+    if unregistered:
+        click.echo(f"\nnot in the baseline (add them with --update): {', '.join(unregistered)}")
+    if result.passed and not report.failed:
+        click.echo(f"\nmAP check passed: {len(baseline)} method x task scores within {result.tolerance} of {path}")
+        return
+    _show(result.regressions.set_index(regression.ROW), f"REGRESSED by more than {result.tolerance} mAP ({title})")
+    _show(result.missing.set_index(regression.ROW), "Missing from the current scores (failed or removed methods)")
+    raise XmbenchError(
+        f"mAP check failed against {path}: {len(result.regressions)} regression(s), {len(result.missing)} missing"
+        + (f", {len(report.failed)} failed run(s)" if report.failed else "")
+    )
 
 
 @cli.command(name="list")

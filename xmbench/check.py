@@ -1,0 +1,119 @@
+"""The mAP regression check: compare current scores with a committed baseline file.
+
+A baseline is a CSV with one row per (dataset, pairing, profile, split seed, paired fraction,
+method, task): the overall mAP, averaged over the seeds listed in its ``seeds`` column. It also
+says which runs reproduce it, so ``xmbench check`` can run exactly those (finished runs are
+read, not re-run) and compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from xmbench.errors import XmbenchError
+from xmbench.results.schema import ALL_CLASSES
+
+SETTING = ["dataset", "pairing", "profile", "split_seed", "paired_fraction", "seeds"]
+ROW = ["method", "task"]
+BASELINE_COLUMNS = [*SETTING, *ROW, "metric", "value"]
+METRIC = "mAP"
+
+
+@dataclass(frozen=True)
+class BaselineSetting:
+    """The runs a baseline file was made from (one setting per file)."""
+
+    dataset: str
+    pairing: str
+    profile: str
+    split_seed: int
+    paired_fraction: float
+    seeds: tuple[int, ...]
+    methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Rows of (method, task, baseline, current, change): worse beyond the tolerance, better beyond
+    it, and baseline rows the current scores lack (a method that failed or was removed)."""
+
+    regressions: pd.DataFrame
+    improvements: pd.DataFrame
+    missing: pd.DataFrame
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        return self.regressions.empty and self.missing.empty
+
+
+def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
+    path = Path(path)
+    if not path.is_file():
+        raise XmbenchError(f"baseline file {str(path)!r} does not exist; create it with `xmbench check --update`")
+    try:
+        table = pd.read_csv(path, dtype={"seeds": str})
+    except (OSError, ValueError) as error:
+        raise XmbenchError(f"baseline file {str(path)!r} is not a readable CSV: {error}") from None
+    lacking = set(BASELINE_COLUMNS) - set(table.columns)
+    if lacking or table.empty:
+        raise XmbenchError(f"baseline file {str(path)!r} lacks columns {sorted(lacking)} or rows")
+    settings = table[SETTING].drop_duplicates()
+    if len(settings) != 1:
+        raise XmbenchError(f"baseline file {str(path)!r} mixes {len(settings)} settings; use one file per setting")
+    first = settings.iloc[0]
+    setting = BaselineSetting(
+        dataset=str(first["dataset"]), pairing=str(first["pairing"]), profile=str(first["profile"]),
+        split_seed=int(first["split_seed"]), paired_fraction=float(first["paired_fraction"]),
+        seeds=tuple(int(s) for s in str(first["seeds"]).split()),
+        methods=tuple(dict.fromkeys(table["method"])),
+    )
+    return table, setting
+
+
+def baseline_from_scores(scores: pd.DataFrame, setting: BaselineSetting) -> pd.DataFrame:
+    """Overall mAP per method and task, mean over the setting's seeds, as a baseline table."""
+    rows = _overall(scores, setting)
+    table = rows.groupby(ROW, as_index=False, sort=False)["value"].mean()
+    for column in SETTING:
+        value = getattr(setting, column)
+        table[column] = " ".join(map(str, value)) if column == "seeds" else value
+    table["metric"] = METRIC
+    return table[BASELINE_COLUMNS]
+
+
+def write_baseline(path: Path, table: pd.DataFrame) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.6f")
+
+
+def compare(baseline: pd.DataFrame, current: pd.DataFrame, tolerance: float) -> CheckResult:
+    """Baseline vs current (both baseline tables): a change below ``-tolerance`` is a regression."""
+    if not tolerance >= 0:
+        raise XmbenchError(f"tolerance must be >= 0, got {tolerance}")
+    merged = baseline[[*ROW, "value"]].merge(
+        current[[*ROW, "value"]], on=ROW, how="left", suffixes=("_baseline", "_current")
+    )
+    merged = merged.rename(columns={"value_baseline": "baseline", "value_current": "current"})
+    merged["change"] = merged["current"] - merged["baseline"]
+    missing = merged[merged["current"].isna()].reset_index(drop=True)
+    present = merged[merged["current"].notna()]
+    return CheckResult(
+        regressions=present[present["change"] < -tolerance].reset_index(drop=True),
+        improvements=present[present["change"] > tolerance].reset_index(drop=True),
+        missing=missing[[*ROW, "baseline"]],
+        tolerance=tolerance,
+    )
+
+
+def _overall(scores: pd.DataFrame, setting: BaselineSetting) -> pd.DataFrame:
+    mask = (
+        (scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES)
+        & (scores["dataset"] == setting.dataset) & (scores["pairing"] == setting.pairing)
+        & (scores["profile"] == setting.profile) & (scores["paired_fraction"] == setting.paired_fraction)
+        & scores["seed"].isin(setting.seeds) & scores["method"].isin(setting.methods)
+    )
+    return scores[mask]
