@@ -103,30 +103,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     for run_id in report.skipped:
         log(f"skip {run_id} (finished earlier; --force re-runs it)")
     if todo:
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, config.split_seed))
-        timings["load_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        cache = FeatureCache(config.cache_dir or default_cache_dir())
-        features = build_features(data, config.extractor, config.split_seed, device, cache)
-        timings["features_s"] = time.perf_counter() - started
-        log(
-            f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
-            f"in {timings['features_s']:.1f}s; extractor test accuracy "
-            + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
-        )
-        recognizers = None
-        if needs_recognizers([METHODS.get(key.method) for key in todo]):
-            started = time.perf_counter()
-            recognizers = fit_recognizers(
-                features.data.train, features.data.test, features.data.class_names,
-                derive_seed(config.split_seed, data.name, pairing, "recognizer"),
-            )
-            timings["recognizers_s"] = time.perf_counter() - started
-            log("recognition classifiers' test accuracy (the ceiling): " + ", ".join(
-                f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
-            ))
+        features, recognizers, timings = _prepare(dataset, pairing, config, data_root, device, todo, log)
         for key in progress(todo, "runs"):
             outcome = _run_one(key, features, recognizers, config, device, timings, store)
             if outcome is None:
@@ -142,6 +119,39 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         manifest = store.read_manifest(store.root / "runs" / finished[0]) or {}
         report.modalities = manifest.get("dataset", {}).get("modalities", {})
     return report
+
+
+def _prepare(
+    dataset: type, pairing: str, config: RunConfig, data_root: Path | None, device: torch.device,
+    todo: list[RunKey], log: Callable[[str], None],
+) -> tuple[FeatureSet, dict[Modality, Recognizer] | None, dict[str, float]]:
+    """What every run of an invocation shares: the frozen features and, when a method generates
+    samples, the recognition classifiers; with the time each stage took."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, config.split_seed))
+    timings["load_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    cache = FeatureCache(config.cache_dir or default_cache_dir())
+    features = build_features(data, config.extractor, config.split_seed, device, cache)
+    timings["features_s"] = time.perf_counter() - started
+    log(
+        f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
+        f"in {timings['features_s']:.1f}s; extractor test accuracy "
+        + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
+    )
+    if not needs_recognizers([METHODS.get(key.method) for key in todo]):
+        return features, None, timings
+    started = time.perf_counter()
+    recognizers = fit_recognizers(
+        features.data.train, features.data.test, features.data.class_names,
+        derive_seed(config.split_seed, data.name, pairing, "recognizer"),
+    )
+    timings["recognizers_s"] = time.perf_counter() - started
+    log("recognition classifiers' test accuracy (the ceiling): " + ", ".join(
+        f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
+    ))
+    return features, recognizers, timings
 
 
 def _overall(recognizer: Recognizer) -> float:
