@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xmbench.report import tables
-from xmbench.report.paper import paper_comparison
+from xmbench.report import export, tables
+from xmbench.report.paper import PAPER_VALUES, paper_comparison
 
 
 def row(method, task, metric, value, seed=0, fraction=1.0, cls="all"):
@@ -41,9 +41,126 @@ def test_recognition_table_means_over_seeds_per_fraction(scores):
 
 
 def test_paper_comparison_uses_fully_paired_runs_and_shared_ceilings(scores):
-    table = paper_comparison(scores)
+    table = paper_comparison(scores).droplevel(["pairing", "profile", "class"])
     assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "paper"] == 0.9426
     assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "xmbench"] == pytest.approx(0.85)
+    assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "n"] == 2
     assert table.loc[("mnist-fashion", "classifier", "A", "classifier_accuracy"), "xmbench"] == pytest.approx(0.97)
     # settings xmbench has no numbers for are left out, not filled with NaN
     assert ("mnist-fashion", "vae-assoc", "B->A", "recognition_accuracy") not in table.index
+
+
+def test_thesis_classes_are_real_class_names():
+    from xmbench.data import colors
+    from xmbench.data.emnist import LETTERS
+    thesis = PAPER_VALUES[PAPER_VALUES["dataset"] == "letters-colors"]
+    for pairing, classes in thesis.groupby("pairing")["class"]:
+        assert set(classes) <= set(colors.class_names(LETTERS, pairing))
+    assert len(thesis) == 10
+
+
+# --- build_tables on a small letters-colors-like table: two pairings, three seeds -------------------
+
+CLASSES = {"unique": ("A/red", "O/brown"), "non-unique": ("A/red", "O/blue")}
+
+
+def lc_row(method, pairing, seed, task, metric, value, cls="all", profile="smoke", fraction=1.0):
+    return {
+        "run_id": f"{method}-{pairing}-{seed}-{profile}-{fraction}", "dataset": "letters-colors",
+        "pairing": pairing, "method": method, "seed": seed, "profile": profile, "paired_fraction": fraction,
+        "task": task, "class": cls, "metric": metric, "value": value,
+    }
+
+
+@pytest.fixture
+def lc_scores():
+    rows = []
+    for pairing, classes in CLASSES.items():
+        for seed in range(3):
+            jitter = 0.01 * seed
+            for task in tables.RETRIEVAL_TASKS:
+                rows.append(lc_row("cmgans", pairing, seed, task, "mAP", 0.90 + jitter))
+                rows.append(lc_row("cca", pairing, seed, task, "mAP", 0.60 + 2 * jitter))
+                for cls in classes:
+                    rows.append(lc_row("cmgans", pairing, seed, task, "mAP", 0.80 + jitter, cls))
+                    rows.append(lc_row("cca", pairing, seed, task, "mAP", 0.50 + jitter, cls))
+            for task in ("A->B", "B->A"):
+                rows.append(lc_row("cmgans", pairing, seed, task, "recognition_accuracy", 0.7 + jitter))
+            rows += [lc_row("cmgans", pairing, seed, m, "classifier_accuracy", v) for m, v in (("A", 0.92), ("B", 1.0))]
+            rows.append(lc_row("cmgans", pairing, seed, "A<->B", "synchronous_rate", 0.5 + jitter))
+        rows.append(lc_row("cca", pairing, 0, "A->B", "mAP", 0.3, profile="quick"))
+    return pd.DataFrame(rows)
+
+
+def by_name(built):
+    return {table.name: table for table in built}
+
+
+def test_overall_table_puts_pairings_side_by_side_and_marks_the_best(lc_scores):
+    built = by_name(tables.build_tables(lc_scores))
+    overall = built["overall_map_letters-colors_smoke"]
+    assert overall.display.shape == (2, 10)  # methods x (2 pairings x (4 tasks + average))
+    assert list(overall.display.columns.get_level_values("pairing").unique()) == ["unique", "non-unique"]
+    column = ("unique", "average")
+    assert overall.best.loc["cmgans", column] and not overall.best.loc["cca", column]
+    assert overall.display.loc["cmgans", column] == "0.910 ± 0.025"  # mean 0.91, sd 0.01, t_{.975,2} 4.3027
+    assert overall.display.loc["cca", column].endswith("†")
+    assert overall.numeric.loc["cca", (*column, "n_common")] == 3
+    assert any("paired t-test" in note for note in overall.notes)
+    # another profile is another table, never part of the same mean
+    assert built["overall_map_letters-colors_quick"].display.loc["cca", ("non-unique", "A->B")] == "0.300"
+
+
+def test_runs_sharing_a_seed_are_named_in_the_notes(lc_scores):
+    other_split = lc_scores[lc_scores["method"] == "cca"].assign(run_id=lambda f: f["run_id"] + "-split1")
+    built = by_name(tables.build_tables(pd.concat([lc_scores, other_split])))
+    assert any("share a seed" in note and "cca" in note for note in built["overall_map_letters-colors_smoke"].notes)
+    assert not any("share a seed" in note for note in by_name(tables.build_tables(lc_scores))[
+        "overall_map_letters-colors_smoke"].notes)
+
+
+def test_per_class_tables_match_classes_by_letter_across_pairings(lc_scores):
+    built = by_name(tables.build_tables(lc_scores))
+    per_class = [t for t in built.values() if t.name.startswith("per_class_map_")]
+    assert len(per_class) == 4  # one per task, profile "quick" has no per-class rows
+    table = built["per_class_map_AtoB_letters-colors_smoke"]
+    assert list(table.display.columns) == [("A", "unique"), ("A", "non-unique"), ("O", "unique"), ("O", "non-unique")]
+    assert any("O/brown" in note and "O/blue" in note for note in table.notes)
+
+
+def test_recognition_table_has_the_ceiling_row_and_other_metrics_get_tables(lc_scores):
+    built = by_name(tables.build_tables(lc_scores))
+    recognition = built["recognition_accuracy_letters-colors_smoke"]
+    # A->B is judged by modality B's classifier
+    assert recognition.display.loc[tables.CEILING_ROW, ("unique", "A->B")] == "1.000 ± 0.000"
+    assert recognition.display.loc[tables.CEILING_ROW, ("unique", "B->A")] == "0.920 ± 0.000"
+    assert not recognition.best.loc[tables.CEILING_ROW].any()
+    sync = built["synchronous_rate_letters-colors_smoke"]
+    assert sync.display.loc["cmgans", ("unique", "A<->B")] == "0.510 ± 0.025"
+
+
+def test_paper_table_holds_the_thesis_per_class_rows(lc_scores):
+    paper_table = by_name(tables.build_tables(lc_scores))["paper_vs_xmbench"]
+    index = paper_table.display.index
+    assert ("letters-colors", "unique", "smoke", "cmgans", "A->B", "O/brown", "mAP") in index
+    assert ("letters-colors", "non-unique", "smoke", "cmgans", "A->A+B", "O/blue", "mAP") in index
+    row = paper_table.display.loc[("letters-colors", "unique", "smoke", "cmgans", "A->B", "A/red", "mAP")]
+    assert row["paper"] == "0.112" and row["xmbench"] == "0.810 ± 0.025"
+    assert any("--keep-self" in note and "500 epochs" in note for note in paper_table.notes)
+
+
+def test_export_writes_csv_markdown_and_latex_with_the_best_marked(lc_scores, tmp_path):
+    built = tables.build_tables(lc_scores)
+    paths = export.write_tables(built, tmp_path)
+    assert len(paths) == 3 * len(built)
+    name = "overall_map_letters-colors_smoke"
+    markdown = (tmp_path / f"{name}.md").read_text()
+    assert "| **0.910 ± 0.025** |" in markdown and "- mean ± 95% CI" in markdown
+    latex = (tmp_path / f"{name}.tex").read_text()
+    assert r"\textbf{0.910 $\pm$ 0.025}" in latex and r"A$\to$B" in latex and "±" not in latex
+    csv = pd.read_csv(tmp_path / f"{name}.csv", index_col=0)
+    assert csv.loc["cmgans", "unique / average / mean"] == pytest.approx(0.91)
+    assert bool(csv.loc["cmgans", "unique / average / best"])
+    assert export.to_markdown(built[0]).startswith("### Overall mAP")
+    page = export.to_html(by_name(built)[name])
+    assert "<strong>0.910 ± 0.025</strong>" in page and "A-&gt;B" in page

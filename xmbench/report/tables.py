@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from xmbench.eval.recognition import CEILING, RECOGNITION
+from xmbench.report import paper, stats
 from xmbench.results.schema import ALL_CLASSES
 
 GROUP = ["dataset", "pairing", "profile"]
@@ -73,3 +76,251 @@ def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
 def model_facts(scores: pd.DataFrame) -> pd.DataFrame:
     rows = scores[scores["task"] == "model"]
     return rows.pivot_table(index=[*GROUP, *METHOD], columns="metric", values="value", aggfunc="mean")
+
+
+# --- report tables: mean ± 95% CI over seeds, best marked, paired tests (see stats.py) -------------
+
+SETTING = ["dataset", "profile", "paired_fraction"]
+RETRIEVAL_TASKS = ("A->B", "B->A", "A->A+B", "B->A+B")
+DIRECTIONS = ("A->B", "B->A", "A->A", "B->B")
+PAIRING_ORDER = ("unique", "non-unique")  # the thesis's Case 1 before Case 2; others alphabetically
+OWN_TABLES = {"mAP", RECOGNITION, CEILING, "extractor_test_accuracy"}
+FACT_TASKS = {"model", "features"}  # rows describing a model or extractor, not scores to compare
+LOWER_IS_BETTER: set[str] = set()  # every metric so far is higher-is-better
+CEILING_ROW = "ceiling (classifier, real test features)"
+
+
+@dataclass
+class ReportTable:
+    """One table of the report.
+
+    ``display``: formatted cells ("0.912 ± 0.004", "†" appended when significantly worse than the
+    column's best, "(n=4)" when a cell's seed count differs from the table's usual one);
+    ``best``: bool frame of display's shape, True on each column's best mean -- each output format
+    renders it (``marked``: bold in markdown, \\textbf in LaTeX); ``numeric``: the same rows, columns
+    (display column..., stat) with stats mean, ci, n, best, p_vs_best, n_common, worse;
+    ``notes``: the CI, the test, the marking convention and anything left untested."""
+
+    name: str
+    title: str
+    display: pd.DataFrame
+    best: pd.DataFrame
+    numeric: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def marked(self, before: str = "**", after: str = "**") -> pd.DataFrame:
+        return self.display.where(~self.best, before + self.display.astype(str) + after)
+
+
+def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) -> list[ReportTable]:
+    """The report: overall mAP, per-class mAP (pairings side by side; one table per task), recognition
+    accuracy with its ceiling, one table per other metric (e.g. synchronous rate), and paper vs
+    xmbench. One table per (dataset, profile, paired fraction): means never mix profiles or
+    fractions. Per-class tables only for the largest paired fraction of each dataset and profile
+    unless ``per_class_all_fractions`` (a fraction sweep would multiply them)."""
+    is_all = scores["class"] == ALL_CLASSES
+    mAP = scores[(scores["metric"] == "mAP") & is_all]
+    out = [_overall(rows, setting) for setting, rows in _settings(mAP)]
+    per_class = scores[(scores["metric"] == "mAP") & ~is_all]
+    if not per_class_all_fractions:
+        largest = per_class.groupby(["dataset", "profile"])["paired_fraction"].transform("max")
+        per_class = per_class[per_class["paired_fraction"] == largest]
+    for setting, rows in _settings(per_class):
+        out += [_per_class(part, setting, task) for task, part in _in_order(rows, "task", RETRIEVAL_TASKS)]
+    ceilings = scores[(scores["metric"] == CEILING) & is_all]
+    recognition = scores[(scores["metric"] == RECOGNITION) & is_all]
+    out += [_recognition(rows, setting, ceilings) for setting, rows in _settings(recognition)]
+    other = scores[is_all & ~scores["metric"].isin(OWN_TABLES) & ~scores["task"].isin(FACT_TASKS)]
+    for setting, rows in _settings(other):
+        for metric, part in _in_order(rows, "metric", ()):
+            title = f"{metric.replace('_', ' ').capitalize()} (method x task)"
+            out.append(_table(part, ["task"], _slug(metric, setting), _title(title, setting, part),
+                              higher_is_better=metric not in LOWER_IS_BETTER))
+    comparison = paper.paper_comparison(scores)
+    if not comparison.empty:
+        out.append(_paper_table(comparison))
+    return out
+
+
+def _overall(rows: pd.DataFrame, setting: tuple) -> ReportTable:
+    per_seed = _per_seed(rows, ["method", "pairing", "task"])
+    # the average is taken per seed first, over seeds that have every task of this setting
+    tasks = per_seed["task"].nunique()
+    average = per_seed.groupby(["method", "pairing", "seed"], as_index=False)["value"].agg(["mean", "count"])
+    average = average[average["count"] == tasks].rename(columns={"mean": "value"}).assign(task="average")
+    values = pd.concat([per_seed, average.drop(columns="count")], ignore_index=True)
+    title = _title("Overall mAP (method x task; average over the tasks per seed)", setting, rows)
+    table = _table(values, ["task"], _slug("overall_map", setting), title, order=(*RETRIEVAL_TASKS, "average"))
+    table.notes += _shared_seed_note(rows)
+    return table
+
+
+def _per_class(rows: pd.DataFrame, setting: tuple, task: str) -> ReportTable:
+    rows, notes = _class_keys(rows)
+    title = _title(f"Per-class mAP, task {task} (method x class)", setting, rows)
+    table = _table(rows, ["class"], _slug(f"per_class_map_{_task_slug(task)}", setting), title,
+                   order=tuple(rows["class"].unique()), pairing_inner=True)
+    table.notes += notes
+    return table
+
+
+def _recognition(rows: pd.DataFrame, setting: tuple, ceilings: pd.DataFrame) -> ReportTable:
+    title = _title("Recognition accuracy of generated samples (method x source->target)", setting, rows)
+    table = _table(rows, ["task"], _slug("recognition_accuracy", setting), title, order=DIRECTIONS)
+    mask = (ceilings[SETTING] == pd.Series(setting, index=SETTING)).all(axis=1)
+    if not mask.any():
+        return table
+    ceiling = _per_seed(ceilings[mask], ["pairing", "task"])  # each run trains the same classifiers
+    cells, numbers = {}, {}
+    for column in table.display.columns:
+        pairing, direction = column if isinstance(column, tuple) else (rows["pairing"].iloc[0], column)
+        target = ceiling[(ceiling["pairing"] == pairing) & (ceiling["task"] == direction.split("->")[-1])]
+        mean, ci, n = stats.mean_ci(target["value"])
+        cells[column] = stats.format_cell(mean, ci, n, usual=_usual_n(table.numeric))
+        numbers.update({(*_as_tuple(column), stat): v for stat, v in (("mean", mean), ("ci", ci), ("n", n))})
+    table.display.loc[CEILING_ROW] = pd.Series(cells)
+    table.best.loc[CEILING_ROW] = False
+    ceiling_numbers = pd.DataFrame([numbers], index=[CEILING_ROW], columns=table.numeric.columns)
+    table.numeric = pd.concat([table.numeric, ceiling_numbers])
+    table.notes.append(f"'{CEILING_ROW}': the target modality's classifier on its real test features "
+                       "(what generated samples can reach); not ranked or tested.")
+    return table
+
+
+def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order: tuple = (),
+           pairing_inner: bool = False, higher_is_better: bool = True) -> ReportTable:
+    """Methods x columns (``inner`` keys, with the pairing as an outer level -- or inner with
+    ``pairing_inner`` -- when there are several); each column compared on its own."""
+    several = values["pairing"].nunique() > 1
+    keys = ([*inner, "pairing"] if pairing_inner else ["pairing", *inner]) if several else inner
+    per_seed = _per_seed(values, ["method", *keys])
+    compared = {key: stats.compare_to_best(part.pivot(index="seed", columns="method", values="value"), higher_is_better)
+                for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)}
+    rank = {"pairing": _pairing_rank, "task": _rank(order), "class": _rank(order)}
+    columns = sorted(compared, key=lambda k: tuple(rank[level](v) for level, v in zip(keys, _as_tuple(k))))
+    numeric = pd.concat({k: compared[k].drop(columns="reason") for k in columns}, axis=1, names=[*keys, "stat"])
+    numeric = numeric.sort_index()
+    usual = _usual_n(numeric)
+    display, best = {}, {}
+    for k in columns:
+        c = compared[k].reindex(numeric.index)  # a method without this column gets an empty cell
+        display[k] = [stats.format_cell(m, ci, n, usual=usual) + (" †" if worse else "")
+                      for m, ci, n, worse in zip(c["mean"], c["ci"], c["n"], c["worse"].eq(True))]
+        best[k] = c["best"].eq(True).tolist()
+    index = pd.Index(numeric.index, name="method")
+    columns_index = pd.MultiIndex.from_tuples(columns, names=keys) if len(keys) > 1 else pd.Index(columns, name=keys[0])
+    display = pd.DataFrame(display, index=index).set_axis(columns_index, axis=1)
+    best = pd.DataFrame(best, index=index).set_axis(columns_index, axis=1)
+    notes = _notes(compared, usual, higher_is_better) + (_shared_seed_note(values) if "run_id" in values else [])
+    return ReportTable(name, title, display, best, numeric, notes)
+
+
+def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
+    frames = pd.concat(compared.values())
+    direction = "highest" if higher_is_better else "lowest"
+    if frames["n"].max() < 2:
+        return [f"one seed (n=1): no confidence intervals and no tests; bold: {direction} value of the column."]
+    notes = [f"mean ± 95% CI half-width over n={usual} seeds (t-distribution; other n shown in the cell).",
+             f"bold: {direction} mean of the column; †: significantly worse than that best method "
+             f"({stats.TEST_NAME}; no multiple-comparison correction)."]
+    untested = frames[~frames["best"] & frames["mean"].notna() & frames["p_vs_best"].isna()]
+    if len(untested):
+        notes.append("not tested against the best (fewer than 2 seeds in common): "
+                     + ", ".join(sorted(set(untested.index))) + ".")
+    if (frames["reason"] == "identical difference in every seed").any():
+        notes.append("p = 0 where a method's difference to the best is identical in every seed "
+                     "(no seed variance, e.g. two deterministic methods).")
+    return notes
+
+
+def _paper_table(table: pd.DataFrame) -> ReportTable:
+    display = pd.DataFrame({
+        "paper": table["paper"].map("{:.4g}".format),
+        "xmbench": [stats.format_cell(m, c, n) for m, c, n in zip(table["xmbench"], table["ci"], table["n"])],
+        "xmbench - paper": (table["xmbench"] - table["paper"]).map("{:+.3f}".format),
+        "source": table["source"],
+    }, index=table.index)
+    sources = {s.split(",")[0] for s in table["source"]}
+    notes = ["xmbench: mean ± 95% CI half-width over seeds (t-distribution), fully paired runs, one row per profile."]
+    notes += [f"{s}: {paper.PAPER_SETTINGS[s]}." for s in sorted(sources) if s in paper.PAPER_SETTINGS]
+    return ReportTable("paper_vs_xmbench", "Paper vs xmbench", display,
+                       pd.DataFrame(False, index=display.index, columns=display.columns), table, notes)
+
+
+def _usual_n(numeric: pd.DataFrame) -> int:
+    """The most common seed count of a table's cells (ties -> the larger)."""
+    ns = pd.Series(numeric.xs("n", axis=1, level="stat").to_numpy(float).ravel())
+    ns = ns[ns > 0]
+    return int(ns.mode().max()) if len(ns) else 0
+
+
+def _per_seed(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One value per (keys, seed); runs sharing a seed (e.g. differing in split seed) are averaged."""
+    return rows.groupby([*keys, "seed"], as_index=False, sort=False)["value"].mean()
+
+
+def _shared_seed_note(rows: pd.DataFrame) -> list[str]:
+    """Runs that differ only in what the scores table does not record (split seed, --keep-self)
+    share a seed and are averaged: say so rather than mix them silently."""
+    runs = rows.groupby(["method", "pairing", "seed"])["run_id"].nunique()
+    shared = runs[runs > 1]
+    if shared.empty:
+        return []
+    methods = ", ".join(sorted(shared.index.get_level_values("method").unique()))
+    return [f"several runs share a seed and are averaged per seed ({methods}): runs differing in split seed "
+            "or --keep-self; filter the results folder to compare them."]
+
+
+def _class_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """With several pairings, classes are matched on the part before "/" ("O/brown" and "O/blue"
+    are letter O in both); a note names the classes whose full names differ."""
+    if rows["pairing"].nunique() < 2:
+        return rows, []
+    names = rows[["pairing", "class"]].drop_duplicates()
+    names["key"] = names["class"].str.split("/").str[0]
+    if (names.groupby("pairing")["key"].nunique() != names.groupby("pairing")["class"].nunique()).any():
+        return rows, []  # prefixes are not unique within a pairing: keep full names
+    differ = names.groupby("key", sort=False)["class"].nunique() > 1
+    notes = [f"{key}: " + ", ".join(f"{p} {c}" for p, c in names.loc[names["key"] == key, ["pairing", "class"]].values)
+             for key in differ[differ].index]
+    keyed = rows.assign(**{"class": rows["class"].map(dict(zip(names["class"], names["key"])))})
+    return keyed, ["classes matched across pairings by the part before '/'; " + "; ".join(notes)] if notes else []
+
+
+def _settings(rows: pd.DataFrame):
+    groups = rows.groupby(SETTING, sort=False)
+    return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2]))
+
+
+def _in_order(rows: pd.DataFrame, column: str, order: tuple):
+    return sorted(rows.groupby(column, sort=False), key=lambda item: _rank(order)(item[0]))
+
+
+def _rank(order: tuple):
+    return lambda value: (order.index(value), "") if value in order else (len(order), str(value))
+
+
+def _pairing_rank(value: str) -> tuple:
+    return _rank(PAIRING_ORDER)(value)
+
+
+def _as_tuple(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _title(what: str, setting: tuple, rows: pd.DataFrame) -> str:
+    dataset, profile, fraction = setting
+    pairings = rows["pairing"].unique()
+    text = f"{what} -- {dataset}, profile {profile}"
+    text += f", pairing {pairings[0]}" if len(pairings) == 1 else ""
+    return text + (f", paired fraction {fraction:g}" if fraction != 1.0 else "")
+
+
+def _task_slug(task: str) -> str:
+    return task.replace("<->", "with").replace("->", "to").replace("+", "")
+
+
+def _slug(kind: str, setting: tuple) -> str:
+    dataset, profile, fraction = setting
+    text = f"{kind}_{dataset}_{profile}" + (f"_pf{fraction:g}" if fraction != 1.0 else "")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)

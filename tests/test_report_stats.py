@@ -1,0 +1,87 @@
+"""Statistics over seeds: hand-computed CIs, the paired test against its formula, pairing by seed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from xmbench.report import stats
+
+
+def test_ci_half_width_matches_a_hand_computation():
+    mean, half, n = stats.mean_ci([1, 2, 3, 4, 5])
+    # sd = sqrt(2.5) = 1.5811, t_{0.975,4} = 2.7764 -> 2.7764 * 1.5811 / sqrt(5)
+    assert (mean, n) == (3.0, 5)
+    assert half == pytest.approx(1.9632, abs=1e-4)
+    assert stats.format_cell(mean, half, n) == "3.000 ± 1.963"
+
+
+def test_one_seed_has_no_ci_and_says_n_1():
+    mean, half, n = stats.mean_ci([0.7, float("nan")])
+    assert (mean, n) == (0.7, 1) and math.isnan(half)
+    assert stats.format_cell(mean, half, n) == "0.700 (n=1)"
+    assert stats.format_cell(mean, half, n, usual=1) == "0.700"
+    assert stats.format_cell(0.5, 0.01, 4, usual=5) == "0.500 ± 0.010 (n=4)"
+
+
+def test_paired_test_matches_the_t_formula_and_scipy():
+    a = pd.Series([0.90, 0.80, 0.85, 0.95], index=[0, 1, 2, 3])
+    b = pd.Series([0.70, 0.75, 0.80, 0.90], index=[0, 1, 2, 3])
+    d = a.to_numpy() - b.to_numpy()
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(4))
+    test = stats.paired_test(a, b)
+    assert test.n_common == 4
+    assert test.p == pytest.approx(2 * sps.t.sf(abs(t), 3))
+    assert test.p == pytest.approx(sps.ttest_rel(a, b).pvalue)
+
+
+def test_paired_test_matches_by_seed_and_drops_uncommon_seeds():
+    a = pd.Series([0.90, 0.80, 0.85, 0.95], index=[0, 1, 2, 3])
+    b = pd.Series([0.70, 0.75, 0.80, 0.90], index=[0, 1, 2, 3])
+    reference = stats.paired_test(a, b).p
+    shuffled = b.iloc[[2, 0, 3, 1]]
+    assert stats.paired_test(a, shuffled).p == pytest.approx(reference)
+    extra_a = pd.concat([a, pd.Series([0.1], index=[7])])
+    extra_b = pd.concat([shuffled, pd.Series([0.99], index=[9])])
+    test = stats.paired_test(extra_a, extra_b)
+    assert test.n_common == 4 and test.p == pytest.approx(reference)
+
+
+def test_no_test_below_two_common_seeds_and_degenerate_differences():
+    single = stats.paired_test(pd.Series([0.9, 0.8], index=[0, 1]), pd.Series([0.5, 0.4], index=[1, 2]))
+    assert math.isnan(single.p) and single.n_common == 1 and "no test" in single.reason
+    constant = stats.paired_test(pd.Series([0.9, 0.8, 0.7]), pd.Series([0.8, 0.7, 0.6]))
+    assert constant.p == 0.0
+    same = stats.paired_test(pd.Series([0.9, 0.8, 0.7]), pd.Series([0.9, 0.8, 0.7]))
+    assert same.p == 1.0
+
+
+def test_wilcoxon_with_five_seeds_cannot_reach_five_percent():
+    # why the paired t-test is used: the smallest two-sided exact Wilcoxon p with n=5 is 2/32
+    assert sps.wilcoxon([1, 2, 3, 4, 5], [0, 0, 0, 0, 0]).pvalue == pytest.approx(0.0625)
+
+
+def test_compare_to_best_marks_the_max_and_the_significantly_worse():
+    good = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
+    per_seed = pd.DataFrame({
+        "good": good,
+        "bad": good - [0.20, 0.21, 0.19, 0.20, 0.22],
+        "close": good - [0.01, -0.01, 0.005, -0.004, 0.002],  # mean difference 0.0006, noisy
+    })
+    result = stats.compare_to_best(per_seed)
+    assert result["best"].tolist() == [True, False, False]
+    assert result.loc["bad", "worse"] and result.loc["bad", "p_vs_best"] < 0.001
+    assert not result.loc["close", "worse"]
+    assert math.isnan(result.loc["good", "p_vs_best"])
+    assert stats.compare_to_best(per_seed, higher_is_better=False)["best"].idxmax() == "bad"
+
+
+def test_untestable_methods_are_not_marked():
+    per_seed = pd.DataFrame({"a": [0.9, 0.91, 0.92], "b": [0.1, np.nan, np.nan]}, index=[0, 1, 2])
+    result = stats.compare_to_best(per_seed)
+    assert result.loc["a", "best"] and not result.loc["b", "worse"]
+    assert result.loc["b", "n_common"] == 1 and math.isnan(result.loc["b", "p_vs_best"])
