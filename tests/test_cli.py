@@ -64,10 +64,13 @@ def test_rerun_resumes_and_force_recomputes_identically(finished_run):
 
 def test_report_prints_and_writes_tables(finished_run):
     out = finished_run[0]
-    result = CliRunner().invoke(cli, ["report", "--out", str(out)])
+    result = CliRunner().invoke(cli, ["report", "--out", str(out), "--no-figures"])
     assert result.exit_code == 0, result.output
     assert "Per-class mAP" in result.output and "7/blue" in result.output
-    assert (out / "report" / "per_class_map.csv").exists()
+    written = {path.name for path in (out / "report" / "tables").iterdir()}
+    assert {"overall_map_digits-colors_smoke.csv", "overall_map_digits-colors_smoke.md"} <= written
+    assert any(name.endswith(".tex") for name in written)
+    assert "Overall mAP" in (out / "report" / "index.html").read_text()
 
 
 @pytest.mark.parametrize(

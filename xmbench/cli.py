@@ -17,7 +17,8 @@ from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
 from xmbench.options import Profile
-from xmbench.report import paper, tables
+from xmbench.report import export, paper, tables
+from xmbench.report.build import build_report
 from xmbench.results.store import ResultsStore
 
 
@@ -120,35 +121,24 @@ def _one_setting(table: pd.DataFrame) -> pd.DataFrame:
 
 @cli.command()
 @click.option("--out", "--results", "results", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--to", "target", type=click.Path(path_type=Path), default=None, help="Report folder; default <results>/report.")
 @click.option("--dataset", default="", help="Comma list filter.")
 @click.option("--pairing", default="", help="Comma list filter.")
 @click.option("--methods", default="", help="Comma list filter.")
 @click.option("--profile", default="", help="Comma list filter.")
-def report(results: Path, dataset: str, pairing: str, methods: str, profile: str) -> None:
-    """Print the tables of a results folder and write them as CSV under <results>/report/."""
-    scores = tables.filter_scores(
-        ResultsStore(results).load_scores(),
-        _comma_list(dataset), _comma_list(pairing), _comma_list(methods), _comma_list(profile),
+@click.option("--figures/--no-figures", default=True, show_default=True, help="Draw the plots (slower).")
+def report(results: Path, target: Path | None, dataset: str, pairing: str, methods: str, profile: str, figures: bool) -> None:
+    """Tables (markdown on stdout; CSV, markdown, LaTeX), figures (PNG, SVG) and one HTML page."""
+    built = build_report(
+        results, target, datasets=_comma_list(dataset), pairings=_comma_list(pairing),
+        methods=_comma_list(methods), profiles=_comma_list(profile), figures=figures,
     )
-    if scores.empty:
-        raise XmbenchError("no results match those filters")
-    outputs = {
-        "overall_map": (tables.overall_map(scores), "Overall mAP (mean over seeds)"),
-        "per_class_map": (tables.per_class_map(scores), "Per-class mAP (mean over seeds)"),
-        "recognition_accuracy": (tables.recognition_accuracy(scores), "Recognition accuracy (mean over seeds)"),
-        "per_class_recognition": (tables.per_class_recognition(scores), "Per-class recognition accuracy"),
-        "recognition_ceiling": (tables.recognition_ceiling(scores), "Recognition classifier ceiling"),
-        "paper_comparison": (paper.paper_comparison(scores), "Paper vs xmbench"),
-        "extractor_accuracy": (tables.extractor_accuracy(scores), "Feature extractor test accuracy"),
-        "model_facts": (tables.model_facts(scores), "Model facts"),
-    }
-    folder = results / "report"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (frame, title) in outputs.items():
-        _show(frame, title)
-        if not frame.empty:
-            frame.to_csv(folder / f"{name}.csv")
-    click.echo(f"\nCSV tables written to {folder}/", err=True)
+    for table in built.tables:
+        click.echo("\n" + export.to_markdown(table))
+    click.echo(
+        f"\n{len(built.tables)} tables (CSV, markdown, LaTeX) and {len(built.figures)} figures (PNG, SVG) "
+        f"written; open {built.html}", err=True,
+    )
 
 
 @cli.command()

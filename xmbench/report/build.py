@@ -1,0 +1,59 @@
+"""``xmbench report``: tables, figures and one self-contained HTML page from a results folder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xmbench.errors import XmbenchError
+from xmbench.report.export import write_tables
+from xmbench.report.html import write_html
+from xmbench.report.plots import FigureFile, make_figures
+from xmbench.report.tables import ReportTable, build_tables, filter_scores
+from xmbench.results.store import ResultsStore
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``build_report`` wrote: tables (CSV, markdown, LaTeX), figures (PNG, SVG) and the page."""
+
+    tables: list[ReportTable]
+    table_files: list[Path]
+    figures: list[FigureFile]
+    html: Path
+
+
+def build_report(
+    results: Path,
+    out: Path | None = None,
+    *,
+    datasets: Sequence[str] = (),
+    pairings: Sequence[str] = (),
+    methods: Sequence[str] = (),
+    profiles: Sequence[str] = (),
+    figures: bool = True,
+) -> Report:
+    """Every table and figure of the finished runs under ``results`` that pass the filters, written
+    under ``out`` (default ``<results>/report``): ``tables/``, ``figures/`` and ``index.html``."""
+    store = ResultsStore(results)
+    scores = filter_scores(store.load_scores(), datasets, pairings, methods, profiles)
+    if scores.empty:
+        raise XmbenchError("no results match those filters")
+    out = Path(out) if out is not None else Path(results) / "report"
+    tables = build_tables(scores)
+    table_files = write_tables(tables, out / "tables")
+    figure_files = make_figures(store, scores, out / "figures") if figures else []
+    filters = {"datasets": datasets, "pairings": pairings, "methods": methods, "profiles": profiles}
+    meta = {
+        "results folder": str(results),
+        "filters": "; ".join(f"{k}: {', '.join(v)}" for k, v in filters.items() if v) or "none",
+        "datasets": ", ".join(sorted(scores["dataset"].unique())),
+        "pairings": ", ".join(sorted(scores["pairing"].unique())),
+        "profiles": ", ".join(sorted(scores["profile"].unique())),
+        "methods": ", ".join(sorted(scores["method"].unique())),
+        "seeds": ", ".join(map(str, sorted(scores["seed"].unique()))),
+        "runs": scores["run_id"].nunique(),
+    }
+    html = write_html(out / "index.html", "xmbench report", tables, figure_files, meta)
+    return Report(tables, table_files, figure_files, html)
