@@ -1,0 +1,274 @@
+"""Figures built from the long results table (and, for curves and maps, from the results store).
+
+Every figure is a ``matplotlib.figure.Figure`` made without pyplot, so no global figure state is
+touched and nothing needs a screen. Each figure function covers one *setting* (dataset, pairing,
+profile; see ``settings``) and returns None when its data is absent. Means are over seeds with
+t-based 95% confidence intervals (``t_interval``), the same intervals the tables use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from xmbench.eval.recognition import CEILING, RECOGNITION
+from xmbench.eval.retrieval import Task
+from xmbench.report.stats import mean_ci
+from xmbench.results.schema import ALL_CLASSES
+
+SETTING = ["dataset", "pairing", "profile"]
+TASKS = [task.value for task in Task]
+STYLE = "whitegrid"
+DPI = 150
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    name: str
+    title: str
+    png: Path
+    svg: Path
+    caption: str
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float]:
+    """(low, high) of the t-based 95% confidence interval of the mean, as the tables report it
+    (``stats.mean_ci``); a single value gives (v, v). Seaborn's ``errorbar`` takes it as is."""
+    mean, half, _ = mean_ci(values)
+    half = 0.0 if np.isnan(half) else half
+    return mean - half, mean + half
+
+
+def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
+    """One fixed colour per method name (sorted), so a method has the same colour in every figure."""
+    names = sorted(set(methods))
+    colours = sns.color_palette("tab10") + [(0.0, 0.0, 0.0)] + sns.color_palette("Dark2")[1:]
+    if len(names) > len(colours):
+        colours = sns.color_palette("husl", len(names))
+    return dict(zip(names, colours, strict=False))
+
+
+def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, str, str], pd.DataFrame]]:
+    """(dataset, pairing, profile) and its rows, in sorted order."""
+    yield from scores.groupby(SETTING, sort=True)
+
+
+def setting_label(scores: pd.DataFrame) -> str:
+    dataset, pairing, profile = (scores[c].iloc[0] for c in SETTING)
+    return f"{dataset} / {pairing} / {profile}"
+
+
+def top_fraction(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the largest paired fraction present (1.0 for a fully paired benchmark)."""
+    return scores[scores["paired_fraction"] == scores["paired_fraction"].max()]
+
+
+def fraction_note(scores: pd.DataFrame) -> str:
+    fraction = scores["paired_fraction"].max()
+    return "" if fraction == 1.0 else f" Paired fraction {fraction:g}."
+
+
+def seeds_note(frame: pd.DataFrame, by: str = "method") -> str:
+    counts = frame.groupby(by)["seed"].nunique()
+    low, high = int(counts.min()), int(counts.max())
+    seeds = f"{low}" if low == high else f"{low}-{high}"
+    return f"Mean over {seeds} seed(s); error bars are t-based 95% confidence intervals over seeds (none for one seed)."
+
+
+def new_figure(width: float, height: float) -> Figure:
+    with sns.axes_style(STYLE):  # the style context restores matplotlib's settings on exit
+        return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def subplots(fig: Figure, rows: int, cols: int, **kwargs) -> np.ndarray:
+    with sns.axes_style(STYLE):  # axes take their style when created
+        return np.atleast_1d(fig.subplots(rows, cols, squeeze=False, **kwargs)).ravel()
+
+
+def figure_legend(fig: Figure, axes, title: str | None) -> None:
+    """One legend for the whole figure, below the panels (above them it collides with the suptitle
+    under constrained layout), from the first axes that has one."""
+    handles, labels = next(((h, lab) for h, lab in (ax.get_legend_handles_labels() for ax in axes) if h), ([], []))
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if handles:
+        fig.legend(handles, labels, title=title, loc="outside lower center", ncol=legend_columns(fig, labels),
+                   frameon=False)
+
+
+def legend_columns(fig: Figure, labels: Sequence[str]) -> int:
+    """As many columns as fit the figure's width (about 0.09 inch per character plus the marker)."""
+    entry = 0.7 + 0.09 * max(map(len, labels))
+    return int(max(1, min(len(labels), fig.get_figwidth() // entry)))
+
+
+def run_average_map(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: its mAP averaged over the four retrieval tasks (column ``value``)."""
+    rows = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
+    keys = ["run_id", *SETTING, "paired_fraction", "method", "seed"]
+    return rows.groupby(keys, as_index=False)["value"].mean()
+
+
+def per_class_map_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
+    """Per-class mAP bars of one setting: a panel per task, classes on x, a bar per method."""
+    scores = top_fraction(scores)
+    rows = scores[(scores["metric"] == "mAP") & (scores["class"] != ALL_CLASSES)]
+    if rows.empty:
+        return None
+    tasks = [t for t in TASKS if t in set(rows["task"])]
+    methods = sorted(rows["method"].unique())
+    palette = palette or method_palette(methods)
+    classes = list(pd.unique(rows["class"]))
+    fig = new_figure(max(9.0, 0.11 * len(methods) * len(classes) + 2), 2.6 * len(tasks) + 0.8)
+    axes = subplots(fig, len(tasks), 1, sharex=True, sharey=True)
+    for ax, task in zip(axes, tasks, strict=True):
+        sns.barplot(
+            rows[rows["task"] == task], x="class", y="value", hue="method", order=classes, hue_order=methods,
+            palette=palette, errorbar=t_interval, err_kws={"linewidth": 0.8}, capsize=0.1, ax=ax,
+        )
+        ax.set(title=f"{task}", ylabel="mAP", xlabel="", ylim=(0, 1.05))
+    axes[-1].set_xlabel("class of the query")
+    for label in axes[-1].get_xticklabels():
+        label.set_rotation(30 if max(map(len, classes)) > 6 else 0)
+    figure_legend(fig, axes, "method")
+    fig.suptitle(f"Per-class mAP — {setting_label(scores)}")
+    return fig
+
+
+def ranking_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
+    """Methods of one setting ranked by their mAP averaged over the four tasks, with 95% CIs."""
+    runs = run_average_map(top_fraction(scores))
+    if runs.empty:
+        return None
+    summary = runs.groupby("method")["value"].agg(["mean", "count", lambda v: t_interval(v)])
+    summary = summary.sort_values("mean", ascending=True)  # best at the top of a horizontal plot
+    palette = palette or method_palette(summary.index)
+    fig = new_figure(7.5, 0.45 * len(summary) + 1.4)
+    ax = subplots(fig, 1, 1)[0]
+    for y, (method, (mean, _count, (low, high))) in enumerate(summary.iterrows()):
+        ax.errorbar(
+            mean, y, xerr=[[mean - low], [high - mean]], fmt="o", color=palette[method], capsize=4, markersize=6,
+        )
+        ax.annotate(f"{mean:.3f}", (high, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(summary)), summary.index)
+    low, high = min(lo for lo, _ in summary.iloc[:, 2]), max(hi for _, hi in summary.iloc[:, 2])
+    ax.set_xlim(max(0.0, low - 0.03), min(1.0, high + 0.04))
+    ax.set(xlabel="mAP averaged over the four retrieval tasks", ylabel="method")
+    ax.set_title(f"Methods ranked by average mAP — {setting_label(scores)}")
+    return fig
+
+
+def fraction_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
+    """Average mAP and recognition accuracy (per cross-modal direction) against the paired fraction."""
+    if scores["paired_fraction"].nunique() < 2:
+        return None
+    panels = [("mAP averaged over the four tasks", run_average_map(scores), None)]
+    recognition = scores[(scores["metric"] == RECOGNITION) & (scores["class"] == ALL_CLASSES)]
+    ceilings = scores[(scores["metric"] == CEILING) & (scores["class"] == ALL_CLASSES)]
+    for direction in ("A->B", "B->A"):
+        rows = recognition[recognition["task"] == direction]
+        ceiling = ceilings.loc[ceilings["task"] == direction[-1], "value"].mean()
+        if not rows.empty:
+            panels.append((f"recognition accuracy {direction}", rows, ceiling))
+    palette = palette or method_palette(scores["method"].unique())
+    fractions = sorted(scores["paired_fraction"].unique())
+    fig = new_figure(4.6 * len(panels), 4.4)
+    axes = subplots(fig, 1, len(panels))
+    for ax, (label, rows, ceiling) in zip(axes, panels, strict=True):
+        sns.lineplot(
+            rows, x="paired_fraction", y="value", hue="method", hue_order=sorted(rows["method"].unique()),
+            palette=palette, errorbar=t_interval, marker="o", ax=ax,
+        )
+        if ceiling is not None and np.isfinite(ceiling):
+            ax.axhline(ceiling, color="0.4", linestyle="--", linewidth=1, label="classifier on real data")
+        ax.set_xscale("log")
+        ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
+        ax.minorticks_off()
+        ax.set(title=label, xlabel="paired fraction of the training data (log scale)", ylabel=label.split(" ")[0].replace("recognition", "accuracy"))
+    all_handles = {}
+    for ax in axes:
+        all_handles |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(all_handles.values(), all_handles.keys(), loc="outside lower center",
+               ncol=legend_columns(fig, list(all_handles)), frameon=False)
+    fig.suptitle(f"Effect of the paired fraction — {setting_label(scores)}")
+    return fig
+
+
+def save_figure(fig: Figure, folder: Path, name: str) -> tuple[Path, Path]:
+    """Write ``name``.png and ``name``.svg; fixed SVG ids and no date, so re-runs give identical files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    png, svg = folder / f"{name}.png", folder / f"{name}.svg"
+    with matplotlib.rc_context({"svg.hashsalt": "xmbench"}):
+        # "tight" keeps a legend wider than the panels whole
+        fig.savefig(png, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    return png, svg
+
+
+def slug(*parts: object) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(str(p) for p in parts)).strip("-")
+
+
+def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
+    """Every figure of every setting in ``scores`` (runs outside ``scores`` are ignored), saved under
+    ``folder`` as PNG and SVG. Figures whose data is absent (e.g. no stored embeddings, one paired
+    fraction, no GAN method) are skipped."""
+    # the curve and map modules build on this one's helpers, so they are imported here
+    from xmbench.report.plots_curves import loss_curves_figure, pr_curves_figure
+    from xmbench.report.plots_space import POINTS_PER_MODALITY, space_map_figure
+
+    palette = method_palette(scores["method"].unique())
+    out = []
+    for setting, rows in settings(scores):
+        label = " / ".join(setting)
+        makers = [
+            ("per_class_map", f"Per-class mAP ({label})", lambda r: per_class_map_figure(r, palette),
+             "Per-class mAP of each retrieval task: bars are methods, grouped by the query's class. "
+             + seeds_note(rows) + fraction_note(rows)),
+            ("ranking", f"Methods ranked by average mAP ({label})", lambda r: ranking_figure(r, palette),
+             "Each method's mAP averaged over the four retrieval tasks (A->B, B->A, A->A+B, B->A+B), best at "
+             "the top; the number is the mean. " + seeds_note(rows) + fraction_note(rows)),
+            ("paired_fraction", f"mAP and recognition against the paired fraction ({label})",
+             lambda r: fraction_figure(r, palette),
+             "Average mAP over the four tasks and recognition accuracy of generated samples (A->B, B->A) "
+             "against the fraction of training pairs kept paired (log scale); dashed: the target "
+             "modality's classifier on real test data. Bands: t-based 95% CIs over seeds."),
+            ("loss_curves", f"GAN generator and discriminator losses ({label})",
+             lambda r: loss_curves_figure(store, r, palette),
+             "Per-epoch mean generator loss (weighted sum of reconstruction, semantic and adversarial "
+             "terms) and discriminator loss (sum of the intra- and inter-modality discriminators) of "
+             "every method trained adversarially; lines are means over seeds, bands t-based 95% CIs."
+             + fraction_note(rows)),
+            ("pr_curves", f"Precision-recall curves ({label})", lambda r: pr_curves_figure(store, r, palette),
+             "Interpolated precision (best precision at any rank reaching the recall) at 101 recall "
+             "levels, mean over queries, for the smallest seed with stored test embeddings (in the title); "
+             "cosine similarity, relevance = same class, the query itself excluded from all-modal "
+             "galleries, each task in the space the harness scores it in. Runs without stored "
+             "embeddings are left out. A flat curve means a class's gallery items coincide (e.g. identical "
+             "colour images): a query finds all of them at once." + fraction_note(rows)),
+            ("common_space", f"2-D map of the common space ({label})", lambda r: space_map_figure(store, r),
+             "PCA to two dimensions of the L2-normalised test embeddings of both modalities (a random "
+             f"{POINTS_PER_MODALITY} per modality, the same in every panel), colour = class, marker = "
+             "modality, for the smallest seed with stored embeddings (in the title). Methods with one "
+             "latent space per modality are shown in modality B's space (\"(B's space)\")." + fraction_note(rows)),
+        ]
+        for kind, title, make, caption in makers:
+            fig = make(rows)
+            if fig is None:
+                continue
+            name = slug(kind, *setting)
+            png, svg = save_figure(fig, folder, name)
+            out.append(FigureFile(name, title, png, svg, caption))
+    return out
