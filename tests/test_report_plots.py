@@ -33,7 +33,8 @@ def _scores(key: RunKey, rng: np.random.Generator, recognition: bool) -> pd.Data
     frame = pd.DataFrame(rows, columns=["task", "class", "metric"])
     frame["value"] = rng.uniform(0.3, 0.9, len(frame))
     fields = asdict(key)
-    return frame.assign(run_id=key.run_id, **{k: fields[k] for k in plots.SETTING + ["method", "seed", "paired_fraction"]})
+    keys = [*plots.SETTING, "method", "seed", "paired_fraction"]
+    return frame.assign(run_id=key.run_id, **{k: fields[k] for k in keys})
 
 
 def _embeddings(shared: bool, rng: np.random.Generator) -> tuple[dict, np.ndarray, np.ndarray]:

@@ -60,7 +60,8 @@ def _escaped(index: pd.Index) -> pd.Index:
             [tuple(html.escape(str(v)) for v in t) for t in index],
             names=[None if n is None else html.escape(str(n)) for n in index.names],
         )
-    return pd.Index([html.escape(str(v)) for v in index], name=None if index.name is None else html.escape(str(index.name)))
+    name = None if index.name is None else html.escape(str(index.name))
+    return pd.Index([html.escape(str(v)) for v in index], name=name)
 
 
 def _table(table, anchor: str) -> str:
@@ -107,11 +108,10 @@ def write_html(path: Path, title: str, tables: Iterable, figures: Iterable, meta
     """Write the report to ``path`` and return it.
 
     ``tables``: objects with ``title``, ``display`` (a DataFrame of formatted strings) and optional
-    ``notes`` (str or list of str) and ``best`` (bool frame of display's shape: cells shown bold); ``figures``: objects with ``title``, ``png``, ``svg`` and
-    ``caption`` (``plots.FigureFile``); ``meta``: what the report was built from (results folder,
-    filters, datasets, number of runs...), shown in order; the generation time and xmbench version
-    are added unless given.
-    """
+    ``notes`` (str or list of str) and ``best`` (bool frame of display's shape: cells shown bold);
+    ``figures``: objects with ``title``, ``png``, ``svg`` and ``caption`` (``plots.FigureFile``);
+    ``meta``: what the report was built from (results folder, filters, datasets, number of runs...),
+    shown in order; the generation time and xmbench version are added unless given."""
     path = Path(path)
     tables, figures = list(tables), list(figures)
     meta = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -149,18 +150,19 @@ def ranking_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure 
     runs = run_average_map(top_fraction(scores))
     if runs.empty:
         return None
-    summary = runs.groupby("method")["value"].agg(["mean", "count", lambda v: t_interval(v)])
-    summary = summary.sort_values("mean", ascending=True)  # best at the top of a horizontal plot
-    palette = palette or method_palette(summary.index)
-    fig = new_figure(7.5, 0.45 * len(summary) + 1.4)
+    means = runs.groupby("method")["value"].mean().sort_values()  # best at the top of a horizontal plot
+    intervals = {method: t_interval(runs.loc[runs["method"] == method, "value"]) for method in means.index}
+    palette = palette or method_palette(means.index)
+    fig = new_figure(7.5, 0.45 * len(means) + 1.4)
     ax = subplots(fig, 1, 1)[0]
-    for y, (method, (mean, _count, (low, high))) in enumerate(summary.iterrows()):
+    for y, (method, mean) in enumerate(means.items()):
+        low, high = intervals[method]
         ax.errorbar(
             mean, y, xerr=[[mean - low], [high - mean]], fmt="o", color=palette[method], capsize=4, markersize=6,
         )
         ax.annotate(f"{mean:.3f}", (high, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.set_yticks(range(len(summary)), summary.index)
-    low, high = min(lo for lo, _ in summary.iloc[:, 2]), max(hi for _, hi in summary.iloc[:, 2])
+    ax.set_yticks(range(len(means)), means.index)
+    low, high = min(lo for lo, _ in intervals.values()), max(hi for _, hi in intervals.values())
     ax.set_xlim(max(0.0, low - 0.03), min(1.0, high + 0.04))
     ax.set(xlabel="mAP averaged over the four retrieval tasks", ylabel="method")
     ax.set_title(f"Methods ranked by average mAP — {setting_label(scores)}")
@@ -171,19 +173,19 @@ def fraction_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure
     """Average mAP and recognition accuracy (per cross-modal direction) against the paired fraction."""
     if scores["paired_fraction"].nunique() < 2:
         return None
-    panels = [("mAP averaged over the four tasks", run_average_map(scores), None)]
+    panels = [("mAP averaged over the four tasks", run_average_map(scores), None, "mAP")]
     recognition = scores[(scores["metric"] == RECOGNITION) & (scores["class"] == ALL_CLASSES)]
     ceilings = scores[(scores["metric"] == CEILING) & (scores["class"] == ALL_CLASSES)]
     for direction in ("A->B", "B->A"):
         rows = recognition[recognition["task"] == direction]
         ceiling = ceilings.loc[ceilings["task"] == direction[-1], "value"].mean()
         if not rows.empty:
-            panels.append((f"recognition accuracy {direction}", rows, ceiling))
+            panels.append((f"recognition accuracy {direction}", rows, ceiling, "accuracy"))
     palette = palette or method_palette(scores["method"].unique())
     fractions = sorted(scores["paired_fraction"].unique())
     fig = new_figure(4.6 * len(panels), 4.4)
     axes = subplots(fig, 1, len(panels))
-    for ax, (label, rows, ceiling) in zip(axes, panels, strict=True):
+    for ax, (label, rows, ceiling, ylabel) in zip(axes, panels, strict=True):
         sns.lineplot(
             rows, x="paired_fraction", y="value", hue="method", hue_order=sorted(rows["method"].unique()),
             palette=palette, errorbar=t_interval, marker="o", ax=ax,
@@ -193,7 +195,7 @@ def fraction_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure
         ax.set_xscale("log")
         ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
         ax.minorticks_off()
-        ax.set(title=label, xlabel="paired fraction of the training data (log scale)", ylabel=label.split(" ")[0].replace("recognition", "accuracy"))
+        ax.set(title=label, xlabel="paired fraction of the training data (log scale)", ylabel=ylabel)
     all_handles = {}
     for ax in axes:
         all_handles |= dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
@@ -221,6 +223,36 @@ def slug(*parts: object) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(str(p) for p in parts)).strip("-")
 
 
+TITLES = {
+    "per_class_map": "Per-class mAP",
+    "ranking": "Methods ranked by average mAP",
+    "paired_fraction": "mAP and recognition against the paired fraction",
+    "loss_curves": "GAN generator and discriminator losses",
+    "pr_curves": "Precision-recall curves",
+    "common_space": "2-D map of the common space",
+}
+CAPTIONS = {
+    "per_class_map": "Per-class mAP of each retrieval task: bars are methods, grouped by the query's class.",
+    "ranking": "Each method's mAP averaged over the four retrieval tasks (A->B, B->A, A->A+B, B->A+B), best "
+    "at the top; the number is the mean.",
+    "paired_fraction": "Average mAP over the four tasks and recognition accuracy of generated samples "
+    "(A->B, B->A) against the fraction of training pairs kept paired (log scale); dashed: the target "
+    "modality's classifier on real test data. Lines are means over seeds, bands t-based 95% CIs.",
+    "loss_curves": "Per-epoch mean generator loss (weighted sum of reconstruction, semantic and adversarial "
+    "terms) and discriminator loss (sum of the intra- and inter-modality discriminators) of every method "
+    "trained adversarially; lines are means over seeds, bands t-based 95% CIs.",
+    "pr_curves": "Interpolated precision (best precision at any rank reaching the recall) at 101 recall "
+    "levels, mean over queries, for the smallest seed with stored test embeddings (in the title); cosine "
+    "similarity, relevance = same class, the query itself excluded from all-modal galleries, each task in "
+    "the space the harness scores it in. Runs without stored embeddings are left out. A flat curve means "
+    "a class's gallery items coincide (e.g. identical colour images): a query finds all of them at once.",
+    "common_space": "PCA to two dimensions of the L2-normalised test embeddings of both modalities (a "
+    "random {points} per modality, the same items in every panel), colour = class, marker = modality, for "
+    "the smallest seed with stored embeddings (in the title). Methods with one latent space per modality "
+    "are shown in modality B's space, marked \"(B's space)\".",
+}
+
+
 def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
     """Every figure of every setting in ``scores`` (runs outside ``scores`` are ignored), saved under
     ``folder`` as PNG and SVG. Figures whose data is absent (e.g. no stored embeddings, one paired
@@ -232,43 +264,24 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
     palette = method_palette(scores["method"].unique())
     out = []
     for setting, rows in settings(scores):
-        label = " / ".join(setting)
-        makers = [
-            ("per_class_map", f"Per-class mAP ({label})", lambda r: per_class_map_figure(r, palette),
-             "Per-class mAP of each retrieval task: bars are methods, grouped by the query's class. "
-             + seeds_note(rows) + fraction_note(rows)),
-            ("ranking", f"Methods ranked by average mAP ({label})", lambda r: ranking_figure(r, palette),
-             "Each method's mAP averaged over the four retrieval tasks (A->B, B->A, A->A+B, B->A+B), best at "
-             "the top; the number is the mean. " + seeds_note(rows) + fraction_note(rows)),
-            ("paired_fraction", f"mAP and recognition against the paired fraction ({label})",
-             lambda r: fraction_figure(r, palette),
-             "Average mAP over the four tasks and recognition accuracy of generated samples (A->B, B->A) "
-             "against the fraction of training pairs kept paired (log scale); dashed: the target "
-             "modality's classifier on real test data. Bands: t-based 95% CIs over seeds."),
-            ("loss_curves", f"GAN generator and discriminator losses ({label})",
-             lambda r: loss_curves_figure(store, r, palette),
-             "Per-epoch mean generator loss (weighted sum of reconstruction, semantic and adversarial "
-             "terms) and discriminator loss (sum of the intra- and inter-modality discriminators) of "
-             "every method trained adversarially; lines are means over seeds, bands t-based 95% CIs."
-             + fraction_note(rows)),
-            ("pr_curves", f"Precision-recall curves ({label})", lambda r: pr_curves_figure(store, r, palette),
-             "Interpolated precision (best precision at any rank reaching the recall) at 101 recall "
-             "levels, mean over queries, for the smallest seed with stored test embeddings (in the title); "
-             "cosine similarity, relevance = same class, the query itself excluded from all-modal "
-             "galleries, each task in the space the harness scores it in. Runs without stored "
-             "embeddings are left out. A flat curve means a class's gallery items coincide (e.g. identical "
-             "colour images): a query finds all of them at once." + fraction_note(rows)),
-            ("common_space", f"2-D map of the common space ({label})", lambda r: space_map_figure(store, r),
-             "PCA to two dimensions of the L2-normalised test embeddings of both modalities (a random "
-             f"{POINTS_PER_MODALITY} per modality, the same in every panel), colour = class, marker = "
-             "modality, for the smallest seed with stored embeddings (in the title). Methods with one "
-             "latent space per modality are shown in modality B's space (\"(B's space)\")." + fraction_note(rows)),
-        ]
-        for kind, title, make, caption in makers:
-            fig = make(rows)
+        makers = {
+            "per_class_map": partial(per_class_map_figure, rows, palette),
+            "ranking": partial(ranking_figure, rows, palette),
+            "paired_fraction": partial(fraction_figure, rows, palette),
+            "loss_curves": partial(loss_curves_figure, store, rows, palette),
+            "pr_curves": partial(pr_curves_figure, store, rows, palette),
+            "common_space": partial(space_map_figure, store, rows),
+        }
+        for kind, make in makers.items():
+            fig = make()
             if fig is None:
                 continue
+            caption = CAPTIONS[kind].format(points=POINTS_PER_MODALITY)
+            if kind in ("per_class_map", "ranking"):
+                caption += " " + seeds_note(top_fraction(rows))
+            if kind != "paired_fraction":
+                caption += fraction_note(rows)
             name = slug(kind, *setting)
             png, svg = save_figure(fig, folder, name)
-            out.append(FigureFile(name, title, png, svg, caption))
+            out.append(FigureFile(name, f"{TITLES[kind]} ({' / '.join(setting)})", png, svg, caption))
     return out

@@ -9,12 +9,13 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from xmbench.eval.protocol import embedding_key
 from xmbench.eval.retrieval import Task, cosine_similarity
 from xmbench.options import Modality
 from xmbench.report.plots import (
     figure_legend, method_palette, new_figure, setting_label, subplots, t_interval, top_fraction,
 )
-from xmbench.report.plots_data import embedding_runs, run_keys
+from xmbench.report.plots_data import embedding_runs
 
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 GAN_LOSSES = {"g_loss": "generator loss", "d_loss": "discriminator loss"}
@@ -45,7 +46,8 @@ def precision_recall(
     so the mean over queries estimates the expectation over tie orderings the harness's AP uses;
     without ties ``ap`` equals ``retrieval_ap``.
     """
-    query_labels, gallery_labels = np.asarray(query_labels), np.asarray(gallery_labels)
+    query_emb, query_labels = np.asarray(query_emb), np.asarray(query_labels)
+    gallery_labels = np.asarray(gallery_labels)
     n = len(gallery_labels)
     shuffle = np.random.default_rng(seed).permutation(n)
     gallery_emb, gallery_labels = np.asarray(gallery_emb)[shuffle], gallery_labels[shuffle]
@@ -97,7 +99,7 @@ def task_curve(embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarr
     space = None if "a" in embeddings else task.space
 
     def emb(m: Modality) -> np.ndarray:
-        return embeddings[m.value if space is None else f"{m.value}@{space.value}"]
+        return embeddings[embedding_key(m, space)]
 
     labels = {Modality.A: y_a, Modality.B: y_b}
     query, query_labels = emb(task.query), labels[task.query]
@@ -143,8 +145,7 @@ def loss_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None)
     training = store.load_training()
     if training.empty:
         return None
-    keys = run_keys(store)
-    training = training[training["run_id"].isin(set(scores["run_id"]))].merge(keys[["run_id", "seed"]], on="run_id")
+    training = training[training["run_id"].isin(set(scores["run_id"]))]  # this setting's runs
     gan_runs = training.loc[training["metric"] == "d_loss", "run_id"].unique()
     training = training[training["run_id"].isin(gan_runs) & training["metric"].isin(list(GAN_LOSSES))]
     if training.empty:

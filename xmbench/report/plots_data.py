@@ -1,4 +1,4 @@
-"""What the store-based figures read: run keys from the manifests, and one seed's test embeddings."""
+"""What the store-based figures read: one seed's test embeddings, with the names from its manifest."""
 
 from __future__ import annotations
 
@@ -16,12 +16,6 @@ class EmbeddingRun:
     embeddings: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # as ResultsStore.load_embeddings
     modalities: dict[str, str]  # "a"/"b" -> the dataset's names
     classes: list[str]
-
-
-def run_keys(store) -> pd.DataFrame:
-    """run_id and the key fields of every finished run (``load_training`` only carries run_id, method)."""
-    rows = [{"run_id": m["run_id"], **m["key"]} for m in store.manifests() if m.get("status") == "ok" and "key" in m]
-    return pd.DataFrame(rows, columns=["run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction"])
 
 
 def embedding_runs(store, scores: pd.DataFrame) -> list[EmbeddingRun]:

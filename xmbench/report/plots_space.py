@@ -15,7 +15,10 @@ from xmbench.report.plots_data import embedding_runs
 POINTS_PER_MODALITY = 400  # a readable scatter and a small SVG; the same items in every panel
 MARKERS = {"a": "o", "b": "^"}
 # B drawn over A, larger and outlined: in some datasets (colours) all of a class's items coincide
-STYLE = {"a": {"s": 10, "alpha": 0.55, "linewidths": 0}, "b": {"s": 36, "alpha": 0.9, "edgecolors": "black", "linewidths": 0.5}}
+STYLE = {
+    "a": {"s": 10, "alpha": 0.55, "linewidths": 0},
+    "b": {"s": 36, "alpha": 0.9, "edgecolors": "black", "linewidths": 0.5},
+}
 
 
 def map_space(embeddings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, str]:
