@@ -152,7 +152,8 @@ def report(results: Path, target: Path | None, dataset: str, pairing: str, metho
 @click.option("--seeds", default="1", show_default=True, help="With --update on a new file: a count or a comma list.")
 @click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/check"), show_default=True,
+              help="Where the check's runs go: its own folder, since it runs them on one thread.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--force", is_flag=True, help="Re-run the baseline's runs even where results exist.")
 def check(**options: object) -> None:
@@ -177,7 +178,8 @@ def check(**options: object) -> None:
         cache_dir=options["cache_dir"], split_seed=setting.split_seed, paired_fractions=(setting.paired_fraction,),
         force=options["force"],
     )
-    report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
+    with regression.one_thread():
+        report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
     current = regression.baseline_from_scores(report.scores, setting) if not report.scores.empty else None
     if options["update"]:
         if report.failed or current is None:
