@@ -54,7 +54,13 @@ def test_cache_key_covers_what_features_depend_on(digits):
         feature_inputs(dataclasses.replace(digits, name="other"), FAST, 0, CPU),
     ]
     assert all(inputs != base for inputs in changed)
-    assert {"xmbench", "torch", "device_type", "provenance"} <= set(base)
+    assert {"xmbench", "torch", "device_type", "torch_threads", "provenance"} <= set(base)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads + 1)
+        assert feature_inputs(digits, FAST, 0, CPU) != base
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_corrupt_or_tampered_cache_entries_are_rebuilt(digits, tmp_path):

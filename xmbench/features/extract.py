@@ -35,6 +35,8 @@ def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: in
         "provenance": data.provenance,
         "extractor": dataclasses.asdict(config),
         "device_type": device.type,
+        # the thread count changes the order of float sums in training, so the features too
+        "torch_threads": torch.get_num_threads(),
         "xmbench": xmbench.__version__,
         "torch": torch.__version__,
     }
