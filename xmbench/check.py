@@ -17,6 +17,8 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
+from xmbench import api
+from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
 from xmbench.results.schema import ALL_CLASSES
 
@@ -93,6 +95,30 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
         methods=tuple(dict.fromkeys(table["method"])),
     )
     return table, setting
+
+
+def new_setting(
+    dataset: str | None, pairing: str | None, profile: str, seeds: tuple[int, ...], methods: tuple[str, ...]
+) -> BaselineSetting:
+    """The setting of a baseline file that does not exist yet (split seed 0, fully paired)."""
+    if not dataset:
+        raise XmbenchError("a new baseline needs --dataset (and optionally --pairing, --profile, --seeds)")
+    entry = DATASETS.get(dataset)
+    return BaselineSetting(entry.name, entry.check_pairing(pairing), profile, 0, 1.0, seeds, methods)
+
+
+def run_setting(setting: BaselineSetting, log=print, **run_options) -> tuple[api.RunReport, pd.DataFrame | None]:
+    """Run (or read, when finished under ``out``) the setting's runs on one thread; returns the
+    run report and the current scores as a baseline table (None when no run finished).
+    ``run_options``: device, data_root, out, cache_dir, force (see ``api.RunConfig``)."""
+    config = api.RunConfig(
+        dataset=setting.dataset, methods=setting.methods, pairing=setting.pairing, seeds=setting.seeds,
+        profile=setting.profile, split_seed=setting.split_seed, paired_fractions=(setting.paired_fraction,),
+        **run_options,
+    )
+    with one_thread():
+        report = api.run_benchmark(config, log=log)
+    return report, (baseline_from_scores(report.scores, setting) if not report.scores.empty else None)
 
 
 def baseline_from_scores(scores: pd.DataFrame, setting: BaselineSetting) -> pd.DataFrame:

@@ -159,28 +159,20 @@ def report(results: Path, target: Path | None, dataset: str, pairing: str, metho
 def check(**options: object) -> None:
     """Run (or read) the baseline's runs and fail if any method's mAP fell by more than the tolerance."""
     path = options["baseline"]
+    methods = api.resolve_methods(_comma_list(options["methods"]))
     if options["update"] and not path.exists():
-        if not options["dataset"]:
-            raise XmbenchError("a new baseline needs --dataset (and optionally --pairing, --profile, --seeds)")
-        dataset = DATASETS.get(options["dataset"])
-        setting = regression.BaselineSetting(
-            dataset.name, dataset.check_pairing(options["pairing"]), options["profile"], 0, 1.0,
-            _seeds(options["seeds"]), api.resolve_methods(_comma_list(options["methods"])),
-        )
         baseline = None
+        setting = regression.new_setting(
+            options["dataset"], options["pairing"], options["profile"], _seeds(options["seeds"]), methods
+        )
     else:
         baseline, setting = regression.read_baseline(path)
         if options["update"]:
-            setting = dataclasses.replace(setting, methods=api.resolve_methods(_comma_list(options["methods"])))
-    config = api.RunConfig(
-        dataset=setting.dataset, methods=setting.methods, pairing=setting.pairing, seeds=setting.seeds,
-        profile=setting.profile, device=options["device"], data_root=options["data_root"], out=options["out"],
-        cache_dir=options["cache_dir"], split_seed=setting.split_seed, paired_fractions=(setting.paired_fraction,),
-        force=options["force"],
+            setting = dataclasses.replace(setting, methods=methods)
+    report, current = regression.run_setting(
+        setting, log=lambda line: click.echo(line, err=True),
+        **{k: options[k] for k in ("device", "data_root", "out", "cache_dir", "force")},
     )
-    with regression.one_thread():
-        report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
-    current = regression.baseline_from_scores(report.scores, setting) if not report.scores.empty else None
     if options["update"]:
         if report.failed or current is None:
             raise XmbenchError("not updating the baseline: " + (f"{len(report.failed)} run(s) failed" if report.failed else "no scores"))
