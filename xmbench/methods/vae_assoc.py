@@ -13,12 +13,10 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
+from xmbench.methods.standardise import StandardisedFeatures, positive_int, shape_problems
 from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample, shuffled_batches
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
-
-# A feature whose training std is below this is constant: it is centred but not scaled.
-MIN_STD = 1e-6
 
 
 class _Job(NamedTuple):
@@ -36,7 +34,7 @@ def _direction(source: str, target: str) -> str:
 
 
 @METHODS.register("vae-assoc")
-class VAEAssociator(CrossModalMethod):
+class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     """One VAE per modality, each with its own latent space, linked by two variational associators.
 
     Features are standardised per modality with the mean and std of all its training rows (paired
@@ -127,20 +125,9 @@ class VAEAssociator(CrossModalMethod):
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        def positive_int(value: object) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-        problems = [
-            f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("latent_dim", "batch_size", "intra_epochs", "cross_epochs")
-            if not positive_int(getattr(self, name))
-        ]
+        problems = shape_problems(self, ("latent_dim", "batch_size", "intra_epochs", "cross_epochs"), ("hidden", "associator_hidden"))
         if self.latent_dim_b is not None and not positive_int(self.latent_dim_b):
             problems.append(f"latent_dim_b must be None or a positive integer, got {self.latent_dim_b!r}")
-        for name in ("hidden", "associator_hidden"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple | list) or not all(positive_int(w) for w in value):
-                problems.append(f"{name} must be a tuple of positive integers (layer widths), got {value!r}")
         for name in ("lambda_int", "lambda_crs"):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -152,11 +139,7 @@ class VAEAssociator(CrossModalMethod):
     def _fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> None:
         self._check_params()
         device = torch.device(self.device)
-        extra = {m: np.empty((0, train.x(m).shape[1])) if unpaired is None else unpaired.x(m) for m in MODALITIES}
-        rows = {m: np.concatenate([train.x(m), extra[m]]).astype(np.float64) for m in MODALITIES}
-        self.mean_ = {m: rows[m].mean(axis=0) for m in MODALITIES}
-        std = {m: rows[m].std(axis=0) for m in MODALITIES}
-        self.std_ = {m: np.where(std[m] > MIN_STD, std[m], 1.0) for m in MODALITIES}
+        rows = self._fit_standardiser(train, unpaired)
         latent = {"a": self.latent_dim, "b": self.latent_dim if self.latent_dim_b is None else self.latent_dim_b}
         with seeded_init(self.seed):
             self.vaes_ = nn.ModuleDict({m: VAE(rows[m].shape[1], self.hidden, latent[m]) for m in MODALITIES})
@@ -238,13 +221,6 @@ class VAEAssociator(CrossModalMethod):
             self.history_.append(record)
 
     # ------------------------------------------------------------------- embed / translate
-    def _to_model(self, m: str, X: np.ndarray) -> torch.Tensor:
-        Z = (np.asarray(X, dtype=np.float64) - self.mean_[m]) / self.std_[m]
-        return torch.as_tensor(Z, dtype=torch.float32, device=torch.device(self.device))
-
-    def _from_model(self, m: str, Z: torch.Tensor) -> np.ndarray:
-        return (Z.cpu().numpy().astype(np.float64) * self.std_[m] + self.mean_[m]).astype(np.float32)
-
     def _latent_mean(self, space: str, modality: str, X: np.ndarray) -> torch.Tensor:
         mu = self.vaes_[modality].encoder(self._to_model(modality, X))[0]
         return mu if space == modality else self.associators_[_direction(modality, space)](mu)[0]

@@ -14,7 +14,7 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.vae_assoc import MIN_STD
+from xmbench.methods.standardise import StandardisedFeatures, shape_problems
 from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample, shuffled_batches
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
@@ -50,7 +50,7 @@ class _Job(NamedTuple):
 
 
 @METHODS.register("varalign")
-class VariationalAlignment(CrossModalMethod):
+class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
     """Per target modality t (source s = the other): a multi-modal VAE s -> t, a single-modal VAE
     t -> t, and a variational aligner projecting the first's latent space onto the second's.
 
@@ -150,18 +150,7 @@ class VariationalAlignment(CrossModalMethod):
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        def positive_int(value: object) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-        problems = [
-            f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("latent_dim", "batch_size", "vae_epochs", "align_epochs")
-            if not positive_int(getattr(self, name))
-        ]
-        for name in ("hidden", "aligner_hidden"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple | list) or not all(positive_int(w) for w in value):
-                problems.append(f"{name} must be a tuple of positive integers (layer widths), got {value!r}")
+        problems = shape_problems(self, ("latent_dim", "batch_size", "vae_epochs", "align_epochs"), ("hidden", "aligner_hidden"))
         if self.alignment not in DIVERGENCES:
             problems.append(f"alignment must be one of {', '.join(DIVERGENCES)}, got {self.alignment!r}")
         for name in ("beta", "lambda_align", "lambda_recon"):
@@ -175,11 +164,7 @@ class VariationalAlignment(CrossModalMethod):
     def _fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> None:
         self._check_params()
         device = torch.device(self.device)
-        extra = {m: np.empty((0, train.x(m).shape[1])) if unpaired is None else unpaired.x(m) for m in MODALITIES}
-        rows = {m: np.concatenate([train.x(m), extra[m]]).astype(np.float64) for m in MODALITIES}
-        self.mean_ = {m: rows[m].mean(axis=0) for m in MODALITIES}
-        std = {m: rows[m].std(axis=0) for m in MODALITIES}
-        self.std_ = {m: np.where(std[m] > MIN_STD, std[m], 1.0) for m in MODALITIES}
+        rows = self._fit_standardiser(train, unpaired)
         width = {m: rows[m].shape[1] for m in MODALITIES}
         latent, arrows = self.latent_dim, {t: f"{OTHER[t]}->{t}" for t in MODALITIES}
         with seeded_init(self.seed):
@@ -274,13 +259,6 @@ class VariationalAlignment(CrossModalMethod):
             self.history_.append(record)
 
     # ------------------------------------------------------------------- embed / translate
-    def _to_model(self, m: str, X: np.ndarray) -> torch.Tensor:
-        Z = (np.asarray(X, dtype=np.float64) - self.mean_[m]) / self.std_[m]
-        return torch.as_tensor(Z, dtype=torch.float32, device=torch.device(self.device))
-
-    def _from_model(self, m: str, Z: torch.Tensor) -> np.ndarray:
-        return (Z.cpu().numpy().astype(np.float64) * self.std_[m] + self.mean_[m]).astype(np.float32)
-
     def _latent(self, space: str, modality: str, X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar) of ``modality``'s features in ``space``'s latent space: the single-modal
         posterior, or the aligner's intermediate distribution at the multi-modal posterior mean."""
