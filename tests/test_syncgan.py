@@ -12,7 +12,8 @@ from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.methods import METHODS
 from xmbench.methods.base import NotFittedError
-from xmbench.methods.syncgan import SyncGAN, SyncGANImage
+from xmbench.methods.syncgan import SyncGAN
+from xmbench.methods.syncgan_image import SyncGANImage
 from xmbench.methods.syncgan_nets import Synchronizer, generated_sync_batch, real_sync_batch
 from xmbench.seeding import torch_generator
 
