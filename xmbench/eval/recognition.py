@@ -27,6 +27,7 @@ from xmbench.options import Modality
 
 RECOGNITION = "recognition_accuracy"
 CEILING = "classifier_accuracy"
+IMAGE_CEILING = "image_classifier_accuracy"  # the extractor CNN judging images, for image methods
 COLUMNS = ["task", "class", "metric", "value", "n_queries"]
 
 
@@ -66,7 +67,8 @@ def image_recognizers(
     recognizers = {}
     for modality in Modality:
         model = ImageClassifier(extractors[modality], device)
-        ceiling = accuracy_rows(modality.value.upper(), model.predict(test.x(modality)), test.y(modality), class_names, CEILING)
+        predicted = model.predict(test.x(modality))
+        ceiling = accuracy_rows(modality.value.upper(), predicted, test.y(modality), class_names, IMAGE_CEILING)
         recognizers[modality] = Recognizer(modality, model, ceiling)
     return recognizers
 
