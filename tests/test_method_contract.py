@@ -8,19 +8,31 @@ import numpy as np
 import pytest
 
 from tests.conftest import planted_pairs
+from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
 from xmbench.methods.base import NotFittedError
 from xmbench.options import Profile
 
 TRAIN, TEST = planted_pairs(300, 60, 20, 12, 5, 0.5, seed=7)
+FEATURE_METHODS = [name for name in METHODS.names() if METHODS.get(name).input_kind == "features"]
+IMAGE_METHODS = [name for name in METHODS.names() if METHODS.get(name).input_kind == "images"]
+
+
+def image_pairs(n: int, seed: int) -> PairedSplit:
+    """Tiny uint8 image pairs: a 1-channel and a 3-channel modality, brightness set by the class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    a = np.clip(y[:, None, None, None] * 80 + rng.integers(0, 40, (n, 1, 28, 28)), 0, 255).astype(np.uint8)
+    b = np.clip(y[:, None, None, None] * 80 + rng.integers(0, 40, (n, 3, 28, 28)), 0, 255).astype(np.uint8)
+    return PairedSplit(a, b, y, y)
 
 
 def smoke(name: str, seed: int = 0):
     return METHODS.get(name).from_profile(Profile.SMOKE, seed=seed, device="cpu")
 
 
-@pytest.mark.parametrize("name", METHODS.names())
+@pytest.mark.parametrize("name", FEATURE_METHODS)
 def test_fit_returns_self_and_embeds_both_modalities(name):
     method = smoke(name)
     assert method.fit(TRAIN) is method
@@ -47,7 +59,7 @@ def test_fit_returns_self_and_embeds_both_modalities(name):
             np.testing.assert_array_equal(in_a, za)
 
 
-@pytest.mark.parametrize("name", METHODS.names())
+@pytest.mark.parametrize("name", FEATURE_METHODS)
 def test_same_seed_same_embeddings(name):
     first = smoke(name, seed=3).fit(TRAIN).embed("a", TEST.a)
     second = smoke(name, seed=3).fit(TRAIN).embed("a", TEST.a)
@@ -68,7 +80,7 @@ def test_constructor_only_stores_documented_hyper_parameters(name):
         assert not unknown, f"profile {profile} sets unknown hyper-parameters {unknown}"
 
 
-@pytest.mark.parametrize("name", METHODS.names())
+@pytest.mark.parametrize("name", FEATURE_METHODS)
 def test_input_errors_are_clear(name):
     method = smoke(name)
     with pytest.raises(NotFittedError, match="not fitted"):
@@ -82,3 +94,18 @@ def test_input_errors_are_clear(name):
     bad[0, 0] = np.nan
     with pytest.raises(XmbenchError, match="NaN or inf"):
         method.embed("a", bad)
+
+
+@pytest.mark.parametrize("name", IMAGE_METHODS)
+def test_image_methods_fit_embed_and_generate_images(name):
+    train, test = image_pairs(64, seed=1), image_pairs(20, seed=2)
+    method = smoke(name)
+    assert method.fit(train) is method
+    za, zb = method.embed("a", test.a), method.embed("b", test.b)
+    assert za.shape[0] == zb.shape[0] == len(test) and za.shape[1] == zb.shape[1]
+    if method.can_translate:
+        assert method.translate("a", test.a).shape == test.b.shape
+        assert method.translate("b", test.b).shape == test.a.shape
+    with pytest.raises(XmbenchError, match="features at fit"):
+        method.embed("a", test.b)
+    np.testing.assert_array_equal(smoke(name).fit(train).embed("a", test.a), za)

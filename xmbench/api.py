@@ -18,12 +18,12 @@ import sklearn
 import torch
 
 import xmbench
-from xmbench.data import DATASETS, LoadOptions
+from xmbench.data import DATASETS, CrossModalData, LoadOptions
 from xmbench.devices import describe_device, resolve_device
 from xmbench.errors import XmbenchError
 from xmbench.data.fraction import check_fraction, withhold_pairing
 from xmbench.eval.protocol import needs_recognizers, score_method
-from xmbench.eval.recognition import Recognizer, fit_recognizers
+from xmbench.eval.recognition import Recognizer, fit_recognizers, image_recognizers
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet, build_features
@@ -69,6 +69,24 @@ class RunReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+SYNCHRONOUS_PAIRS = 1000  # pairs the synchronous rate is measured on (SyncGAN, Sec. 3.4)
+
+
+@dataclass
+class RunInputs:
+    """What every run of an invocation shares: the loaded data, its frozen features and, when a
+    method generates samples, the recognition classifiers (per input kind); with stage times."""
+
+    raw: CrossModalData
+    features: FeatureSet
+    recognizers: dict[str, dict[Modality, Recognizer]]
+    timings: dict[str, float]
+
+    def data_for(self, method: Any) -> CrossModalData:
+        """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
+        return self.raw if method.input_kind == "images" else self.features.data
+
+
 def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
     """Validate method names ("all" expands to every registered method)."""
     if list(names) == ["all"]:
@@ -103,9 +121,9 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     for run_id in report.skipped:
         log(f"skip {run_id} (finished earlier; --force re-runs it)")
     if todo:
-        features, recognizers, timings = _prepare(dataset, pairing, config, data_root, device, todo, log)
+        inputs = _prepare(dataset, pairing, config, data_root, device, todo, log)
         for key in progress(todo, "runs"):
-            outcome = _run_one(key, features, recognizers, config, device, timings, store)
+            outcome = _run_one(key, inputs, config, device, store)
             if outcome is None:
                 report.completed.append(key.run_id)
                 log(f"done {key.run_id}")
@@ -124,9 +142,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
 def _prepare(
     dataset: type, pairing: str, config: RunConfig, data_root: Path | None, device: torch.device,
     todo: list[RunKey], log: Callable[[str], None],
-) -> tuple[FeatureSet, dict[Modality, Recognizer] | None, dict[str, float]]:
-    """What every run of an invocation shares: the frozen features and, when a method generates
-    samples, the recognition classifiers; with the time each stage took."""
+) -> RunInputs:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, config.split_seed))
@@ -140,18 +156,25 @@ def _prepare(
         f"in {timings['features_s']:.1f}s; extractor test accuracy "
         + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
     )
-    if not needs_recognizers([METHODS.get(key.method) for key in todo]):
-        return features, None, timings
+    inputs = RunInputs(data, features, {}, timings)
+    kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
     started = time.perf_counter()
-    recognizers = fit_recognizers(
-        features.data.train, features.data.test, features.data.class_names,
-        derive_seed(config.split_seed, data.name, pairing, "recognizer"),
-    )
+    if "features" in kinds:
+        inputs.recognizers["features"] = fit_recognizers(
+            features.data.train, features.data.test, features.data.class_names,
+            derive_seed(config.split_seed, data.name, pairing, "recognizer"),
+        )
+    if "images" in kinds:
+        try:
+            inputs.recognizers["images"] = image_recognizers(features.extractors, data.test, data.class_names, device)
+        except XmbenchError as error:  # the image methods' runs fail with this reason; the others go on
+            log(f"no image recognizers: {error}")
     timings["recognizers_s"] = time.perf_counter() - started
-    log("recognition classifiers' test accuracy (the ceiling): " + ", ".join(
-        f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
-    ))
-    return features, recognizers, timings
+    for kind, recognizers in inputs.recognizers.items():
+        log(f"recognition classifiers of {kind}, test accuracy (the ceiling): " + ", ".join(
+            f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
+        ))
+    return inputs
 
 
 def _overall(recognizer: Recognizer) -> float:
@@ -159,22 +182,21 @@ def _overall(recognizer: Recognizer) -> float:
     return float(ceiling.loc[ceiling["class"] == ALL_CLASSES, "value"].iloc[0])
 
 
-def _run_one(
-    key: RunKey,
-    features: FeatureSet,
-    recognizers: dict[Modality, Recognizer] | None,
-    config: RunConfig,
-    device: torch.device,
-    stage_times: dict,
-    store: ResultsStore,
-) -> str | None:
+def _run_one(key: RunKey, inputs: RunInputs, config: RunConfig, device: torch.device, store: ResultsStore) -> str | None:
     """Fit, embed, score and store one run; returns None on success or the failure reason."""
-    data = features.data
+    features = inputs.features
     method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
     method = METHODS.get(key.method).from_profile(key.profile, seed=method_seed, device=str(device))
-    timings = dict(stage_times)
+    data = inputs.data_for(method)
+    timings = dict(inputs.timings)
     manifest = _manifest(key, config, features, device, method)
     try:
+        recognizers = inputs.recognizers.get(method.input_kind)
+        if method.input_kind == "images" and recognizers is None:
+            raise XmbenchError(f"{key.method} needs raw images of both modalities; {key.dataset} has no image extractor for both")
+        synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
+        if method.can_generate_pairs:
+            manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
         # the subset's seed leaves out the method: every method of a seed trains on the same pairs
         subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
         split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
@@ -189,7 +211,9 @@ def _run_one(
         method.fit(split.paired, split.unpaired)
         timings["fit_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        scored, embeddings = score_method(method, data.test, data.class_names, recognizers, keep_self=key.keep_self)
+        scored, embeddings = score_method(
+            method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous
+        )
         timings["evaluate_s"] = time.perf_counter() - started
     except XmbenchError as error:
         manifest |= {"status": "failed", "reason": str(error), "timings": timings}

@@ -101,8 +101,9 @@ def run(**options: object) -> None:
         _show(_one_setting(tables.overall_map(report.scores)), f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
         recognition = _one_setting(tables.recognition_accuracy(report.scores))
         _show(recognition, "Recognition accuracy of generated samples (method x source->target, mean over seeds)")
+        _show(_one_setting(tables.synchronous_rate(report.scores)), "Synchronous rate of generated pairs (mean over seeds)")
         if not recognition.empty:
-            _show(tables.recognition_ceiling(report.scores), "Classifier ceiling (real test features)")
+            _show(tables.recognition_ceiling(report.scores), "Classifier ceiling (real test data)")
             _show(paper.paper_comparison(report.scores), "Paper vs xmbench")
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "

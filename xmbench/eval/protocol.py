@@ -10,6 +10,7 @@ import pandas as pd
 from xmbench.data.base import PairedSplit
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
 from xmbench.eval.retrieval import Task, evaluate_retrieval
+from xmbench.eval.synchrony import synchronous_rate
 from xmbench.options import Modality
 
 
@@ -55,13 +56,17 @@ def score_method(
     recognizers: dict[Modality, Recognizer] | None,
     *,
     keep_self: bool = False,
+    synchronous_pairs: tuple[int, int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Long table (task, class, metric, value, n_queries) of every metric that applies to ``method``,
-    and the test embeddings retrieval was scored on."""
+    and the test embeddings retrieval was scored on. ``synchronous_pairs``: (n, seed) of the pairs
+    the synchronous rate is measured on, for methods that generate pairs."""
     embeddings = embed_test_split(method, test)
     frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
+        if method.can_generate_pairs and synchronous_pairs is not None:
+            frames.append(synchronous_rate(method, recognizers, class_names, *synchronous_pairs))
     frames = [frame for frame in frames if not frame.empty]
     table = pd.concat(frames, ignore_index=True)
     table["n_queries"] = table["n_queries"].astype(np.int64)
@@ -69,4 +74,4 @@ def score_method(
 
 
 def needs_recognizers(methods: Sequence[type]) -> bool:
-    return any(m.can_translate or m.can_reconstruct for m in methods)
+    return any(m.can_translate or m.can_reconstruct or m.can_generate_pairs for m in methods)

@@ -15,29 +15,62 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
+from xmbench.features.cnn import FeatureCNN, extract
 from xmbench.options import Modality
 
 RECOGNITION = "recognition_accuracy"
 CEILING = "classifier_accuracy"
+IMAGE_CEILING = "image_classifier_accuracy"  # the extractor CNN judging images, for image methods
 COLUMNS = ["task", "class", "metric", "value", "n_queries"]
 
 
 @dataclass(frozen=True)
 class Recognizer:
-    """A classifier of one modality's real features and its accuracy on that modality's real test features."""
+    """A classifier of one modality's real data and its accuracy on that modality's real test data."""
 
     modality: Modality
-    model: Pipeline
+    model: Pipeline | ImageClassifier
     ceiling: pd.DataFrame  # rows of COLUMNS: task = the modality letter, metric = CEILING
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict(np.asarray(X, dtype=np.float32))
+        X = np.asarray(X)
+        return self.model.predict(X if X.dtype == np.uint8 else X.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class ImageClassifier:
+    """A modality's frozen extractor CNN used as the recognition model of raw (or generated) images:
+    the paper's setting, a network trained on the modality's real training images."""
+
+    network: FeatureCNN
+    device: torch.device
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return extract(self.network, np.ascontiguousarray(images), self.device)[1]
+
+
+def image_recognizers(
+    extractors: dict[Modality, FeatureCNN], test: PairedSplit, class_names: Sequence[str], device: torch.device
+) -> dict[Modality, Recognizer]:
+    """Recognizers of raw images for methods that generate images; their ceiling is the extractor's
+    own test accuracy."""
+    missing = [m.value for m in Modality if m not in extractors]
+    if missing:
+        raise XmbenchError(f"modality {', '.join(missing)} has no image extractor: image methods need raw images")
+    recognizers = {}
+    for modality in Modality:
+        model = ImageClassifier(extractors[modality], device)
+        predicted = model.predict(test.x(modality))
+        ceiling = accuracy_rows(modality.value.upper(), predicted, test.y(modality), class_names, IMAGE_CEILING)
+        recognizers[modality] = Recognizer(modality, model, ceiling)
+    return recognizers
 
 
 def fit_recognizer(X: np.ndarray, y: np.ndarray, seed: int, max_iter: int = 1000) -> Pipeline:

@@ -11,7 +11,7 @@ import torch
 import xmbench
 from xmbench.data.base import CrossModalData, ModalitySpec, PairedSplit
 from xmbench.features.cache import FeatureCache, cache_key
-from xmbench.features.cnn import ExtractorConfig, extract, train_extractor
+from xmbench.features.cnn import ExtractorConfig, FeatureCNN, extract, train_extractor
 from xmbench.options import Modality
 from xmbench.seeding import derive_seed
 
@@ -24,6 +24,7 @@ class FeatureSet:
     extractor_accuracy: dict[str, float]  # modality name -> test accuracy of its CNN classifier
     cache_key: str
     from_cache: bool
+    extractors: dict[Modality, FeatureCNN] = dataclasses.field(default_factory=dict)  # frozen, eval mode
 
 
 def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device) -> dict:
@@ -37,6 +38,7 @@ def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: in
         "device_type": device.type,
         # the thread count changes the order of float sums in training, so the features too
         "torch_threads": torch.get_num_threads(),
+        "cache_format": CACHE_FORMAT,
         "xmbench": xmbench.__version__,
         "torch": torch.__version__,
     }
@@ -51,6 +53,10 @@ def modality_config(config: ExtractorConfig, spec: ModalitySpec) -> ExtractorCon
     if spec.extractor_channels is None:
         return config
     return dataclasses.replace(config, channels=spec.extractor_channels)
+
+
+CACHE_FORMAT = 2  # 2: entries also hold the extractors' weights (classifiers of generated images)
+EXTRACTOR_PREFIX = "extractor_"
 
 
 def build_features(
@@ -75,7 +81,19 @@ def build_features(
         train=PairedSplit(arrays["train_a"], arrays["train_b"], data.train.y_a, data.train.y_b),
         test=PairedSplit(arrays["test_a"], arrays["test_b"], data.test.y_a, data.test.y_b),
     )
-    return FeatureSet(features, accuracy, cache_key(inputs), from_cache)
+    extractors = {m: _load_extractor(data, m, config, arrays, device) for m in Modality if data.spec(m).needs_extractor}
+    return FeatureSet(features, accuracy, cache_key(inputs), from_cache, extractors)
+
+
+def _load_extractor(
+    data: CrossModalData, modality: Modality, config: ExtractorConfig, arrays: dict[str, np.ndarray], device: torch.device
+) -> FeatureCNN:
+    prefix = f"{EXTRACTOR_PREFIX}{modality.value}."
+    state = {name[len(prefix):]: torch.from_numpy(np.array(value)) for name, value in arrays.items() if name.startswith(prefix)}
+    spec = data.spec(modality)
+    model = FeatureCNN(spec.input_shape[0], len(data.class_names), modality_config(config, spec).channels)
+    model.load_state_dict(state)
+    return model.to(device).eval().requires_grad_(False)
 
 
 def _extract_all(
@@ -94,6 +112,7 @@ def _extract_all(
             train_x, data.train.y(modality), len(data.class_names), modality_config(config, spec), seed, device,
             spec.name,
         )
+        arrays |= {f"{EXTRACTOR_PREFIX}{modality.value}.{k}": v.cpu().numpy() for k, v in model.state_dict().items()}
         arrays[f"train_{modality.value}"], _ = extract(model, train_x, device)
         arrays[f"test_{modality.value}"], predicted = extract(model, test_x, device)
         accuracy[spec.name] = float((predicted == data.test.y(modality)).mean())

@@ -44,6 +44,8 @@ class CrossModalMethod(ABC):
     can_reconstruct: ClassVar[bool] = False
     shared_space: ClassVar[bool] = True
     uses_unpaired: ClassVar[bool] = False
+    can_generate_pairs: ClassVar[bool] = False  # generate_pairs(n, seed): pairs from shared noise
+    input_kind: ClassVar[str] = "features"  # or "images": raw (n, C, H, W) inputs instead of features
 
     @classmethod
     def from_profile(cls, profile: Profile | str, **overrides: Any) -> CrossModalMethod:
@@ -68,7 +70,7 @@ class CrossModalMethod(ABC):
         check_features("b", train.b)
         if len(train) < 2:
             raise XmbenchError(f"{self.name}: needs at least 2 training pairs, got {len(train)}")
-        self.n_features_in_ = {Modality.A: train.a.shape[1], Modality.B: train.b.shape[1]}
+        self.n_features_in_ = {Modality.A: train.a.shape[1:], Modality.B: train.b.shape[1:]}
         if unpaired is not None:
             for modality in Modality:
                 self._check_width(modality, unpaired.x(modality), allow_empty=True)
@@ -154,9 +156,10 @@ class CrossModalMethod(ABC):
         if not (allow_empty and len(X) == 0):
             check_features(modality.value, X)
         expected = self.n_features_in_[modality]
-        if np.ndim(X) != 2 or X.shape[1] != expected:
-            got = X.shape[1] if np.ndim(X) == 2 else f"shape {np.shape(X)}"
-            raise XmbenchError(f"{self.name}: modality {modality.value} has {expected} features at fit, got {got}")
+        if np.ndim(X) < 2 or X.shape[1:] != expected:
+            got = X.shape[1] if np.ndim(X) == 2 and len(expected) == 1 else f"shape {np.shape(X)[1:]}"
+            want = expected[0] if len(expected) == 1 else f"shape {expected}"
+            raise XmbenchError(f"{self.name}: modality {modality.value} has {want} features at fit, got {got}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -164,8 +167,9 @@ class CrossModalMethod(ABC):
 
 
 def check_features(modality: str, X: np.ndarray) -> None:
+    """Features (n, d), or raw images (n, C, H, W) for ``input_kind = "images"`` methods."""
     X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+    if X.ndim < 2 or X.size == 0:
         raise XmbenchError(f"features of modality {modality} must be a non-empty 2-D array, got shape {X.shape}")
     if not np.isfinite(X).all():
         raise XmbenchError(f"features of modality {modality} contain NaN or inf")
@@ -174,11 +178,11 @@ def check_features(modality: str, X: np.ndarray) -> None:
 def check_output(method: str, what: str, Z: np.ndarray, n_rows: int, *, forbid_zero_rows: bool) -> None:
     """A method's output must be finite and of the right length (embeddings also non-zero rows):
     never a silent NaN."""
-    if Z.ndim != 2 or Z.shape[0] != n_rows:
+    if Z.ndim < 2 or Z.shape[0] != n_rows or (forbid_zero_rows and Z.ndim != 2):  # embeddings are (n, d)
         raise XmbenchError(f"{method}: {what} has shape {Z.shape}, expected ({n_rows}, d)")
     if not np.isfinite(Z).all():
         raise NonFiniteError(f"{method}: {what} contains NaN or inf")
-    zero_rows = int((np.abs(Z).max(axis=1) == 0).sum()) if forbid_zero_rows else 0
+    zero_rows = int((np.abs(Z.reshape(len(Z), -1)).max(axis=1) == 0).sum()) if forbid_zero_rows else 0
     if zero_rows:
         raise NonFiniteError(f"{method}: {what} has {zero_rows} all-zero rows (cosine similarity undefined)")
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from xmbench.eval.recognition import CEILING, RECOGNITION
+from xmbench.eval.recognition import CEILING, IMAGE_CEILING, RECOGNITION
+from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.report import paper, stats
 from xmbench.results.schema import ALL_CLASSES
 
@@ -62,10 +63,17 @@ def per_class_recognition(scores: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def synchronous_rate(scores: pd.DataFrame) -> pd.DataFrame:
+    """(dataset, pairing, profile, paired fraction, method) x task: how often pairs generated from
+    the same noise are classified alike, mean over seeds."""
+    rows = scores[(scores["metric"] == SYNCHRONOUS_RATE) & (scores["class"] == ALL_CLASSES)]
+    return rows.pivot_table(index=[*GROUP, *METHOD], columns="task", values="value", aggfunc="mean")
+
+
 def recognition_ceiling(scores: pd.DataFrame) -> pd.DataFrame:
     """Each modality's classifier on its own real test features: what generated samples can reach."""
-    rows = scores[(scores["metric"] == CEILING) & (scores["class"] == ALL_CLASSES)]
-    return rows.pivot_table(index=GROUP, columns="task", values="value", aggfunc="mean")
+    rows = scores[scores["metric"].isin([CEILING, IMAGE_CEILING]) & (scores["class"] == ALL_CLASSES)]
+    return rows.pivot_table(index=[*GROUP, "metric"], columns="task", values="value", aggfunc="mean")
 
 
 def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:

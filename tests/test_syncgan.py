@@ -1,0 +1,192 @@
+"""SyncGAN on features and on raw images: the synchronizer's training data and labels, the
+generators' synchronous batch, latent recovery, determinism, generated pairs, and failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import planted_pairs
+from xmbench.data.base import PairedSplit, UnpairedFeatures
+from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.methods import METHODS
+from xmbench.methods.base import NotFittedError
+from xmbench.methods.syncgan import SyncGAN
+from xmbench.methods.syncgan_image import SyncGANImage
+from xmbench.methods.syncgan_nets import Synchronizer, generated_sync_batch, real_sync_batch
+from xmbench.seeding import torch_generator
+
+TRAIN, TEST = planted_pairs(300, 60, 20, 12, 5, 0.5, seed=1)
+EXTRA, _ = planted_pairs(90, 1, 20, 12, 5, 0.5, seed=2)  # rows whose pairing is withheld
+UNPAIRED = UnpairedFeatures(EXTRA.a, EXTRA.b[::-1].copy())
+TINY = {"hidden": (32, 32), "disc_hidden": (32,), "batch_size": 32, "epochs": 2, "recovery_steps": 20, "lr": 1e-3}
+
+
+def fit(data: PairedSplit = TRAIN, unpaired: UnpairedFeatures | None = None, **params) -> SyncGAN:
+    return SyncGAN(**{**TINY, **params}).fit(data, unpaired)
+
+
+# ------------------------------------------------------------------------------ synchronizer
+def test_synchronizer_trains_only_on_real_pairs_and_all_its_parameters_change(monkeypatch):
+    calls = []
+    original = Synchronizer.forward
+
+    def spy(self, x_a, x_b):
+        updating_s = next(self.parameters()).requires_grad  # S is frozen during the generator step
+        calls.append((updating_s, x_a.detach().clone(), x_b.detach().clone()))
+        return original(self, x_a, x_b)
+
+    monkeypatch.setattr(Synchronizer, "forward", spy)
+    method = fit(unpaired=UNPAIRED)
+    n_iter = -(-(len(TRAIN) + len(EXTRA)) // TINY["batch_size"])
+    s_calls = [(a, b) for updating, a, b in calls if updating]
+    assert len(s_calls) == TINY["epochs"] * n_iter
+    assert len(calls) == 2 * len(s_calls)  # plus one scoring of generated pairs per generator step
+    index = {m: {row.tobytes(): i for i, row in enumerate(method._to_model(m, TRAIN.x(m)).numpy())} for m in "ab"}
+    for x_a, x_b in s_calls:
+        rows_a = [index["a"].get(row.tobytes()) for row in x_a.numpy()]
+        rows_b = [index["b"].get(row.tobytes()) for row in x_b.numpy()]
+        assert None not in rows_a and None not in rows_b  # real paired rows: never generated, never unpaired
+        same = np.array(rows_a) == np.array(rows_b)
+        assert same.sum() == round(0.5 * len(same))  # synchronous ratio 0.5
+
+    initial = method._init_networks({"a": (20,), "b": (12,)}).synchronizer.state_dict()
+    trained = method.networks_.synchronizer.state_dict()
+    assert set(initial) == set(trained) and any(k.startswith("head.") for k in trained)
+    for key in initial:  # towers and the fully connected head (the TF1 code never trained the latter)
+        assert not torch.equal(initial[key], trained[key]), key
+
+
+def test_real_sync_batch_pairs_own_partner_then_another_pair():
+    idx = torch.arange(40) % 7
+    rows_a, rows_b, labels = real_sync_batch(idx, 7, 0.5, torch_generator(0))
+    assert torch.equal(rows_a, idx) and labels.tolist() == [1.0] * 20 + [0.0] * 20
+    assert torch.equal(rows_b[:20], idx[:20])
+    assert (rows_b[20:] != idx[20:]).all() and ((rows_b >= 0) & (rows_b < 7)).all()
+    partners = real_sync_batch(torch.zeros(3000, dtype=torch.long), 4, 0.0, torch_generator(1))[1]
+    assert set(partners.tolist()) == {1, 2, 3}  # every other pair is reachable
+
+
+def test_generated_sync_batch_same_noise_is_synchronous_different_noise_is_not():
+    z1, z2 = torch.randn(10, 4, generator=torch_generator(0)), torch.randn(10, 4, generator=torch_generator(1))
+    z_a, z_b, labels = generated_sync_batch(z1, z2, 0.5)
+    assert torch.equal(z_a, z1)
+    for row in range(10):
+        assert labels[row].item() == (1.0 if torch.equal(z_a[row], z_b[row]) else 0.0)
+    assert labels.tolist() == [1.0] * 5 + [0.0] * 5
+    assert torch.equal(z_b[5:], z2[5:])
+
+
+def test_synchronizer_learns_to_tell_real_pairs_apart():
+    method = fit(epochs=8)
+    assert method.history_[-1]["s_accuracy"] > 0.75  # measured 0.9 (chance 0.5)
+
+
+# -------------------------------------------------------------------------------- recovery
+def test_recovery_lowers_the_error_and_does_not_depend_on_the_chunk_size():
+    method = fit(epochs=10, recovery_steps=100, recovery_batch=7)
+    X = method._to_model("a", TEST.a)
+    z0 = method._initial_latents("a", len(X))
+    G = method.networks_.generators["a"]
+    z = method._recover("a", X)
+    with torch.no_grad():
+        before, after = ((G(z0) - X) ** 2).sum(1), ((G(z) - X) ** 2).sum(1)
+    assert after.mean() < 0.8 * before.mean() and (after < before).all()  # measured 17.3 vs 28.8
+    method.recovery_batch = 1000
+    np.testing.assert_allclose(method._recover("a", X).numpy(), z.numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(method.embed("a", TEST.a), method._recover("a", X).numpy())
+
+
+# ---------------------------------------------------------------------- determinism, outputs
+def test_same_seed_same_model_and_global_rng_untouched():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = fit(seed=4, unpaired=UNPAIRED)
+    assert torch.equal(torch.rand(3), expected)
+    second, other = fit(seed=4, unpaired=UNPAIRED), fit(seed=5, unpaired=UNPAIRED)
+    assert first.history_ == second.history_ and [r["epoch"] for r in first.history_] == [1, 2]
+    np.testing.assert_array_equal(first.translate("a", TEST.a), second.translate("a", TEST.a))
+    assert not np.allclose(first.embed("b", TEST.b), other.embed("b", TEST.b))
+
+
+def test_unpaired_rows_enter_the_standardisation_and_outputs_are_de_standardised():
+    method = fit(unpaired=UNPAIRED)
+    np.testing.assert_allclose(method.mean_["a"], np.concatenate([TRAIN.a, EXTRA.a]).astype(np.float64).mean(0))
+    translated = method.translate("a", TEST.a)
+    assert translated.shape == TEST.b.shape and translated.dtype == np.float32
+    assert method.embed("a", TEST.a).shape == (len(TEST), 64)
+    scale = np.abs(translated.mean(0) - TRAIN.b.mean(0)).mean() / TRAIN.b.std(0).mean()
+    assert scale < 3  # in the features' units, not the standardised ones
+
+
+def test_generate_pairs_is_deterministic_per_seed():
+    method = fit()
+    a, b = method.generate_pairs(25, seed=3)
+    assert a.shape == (25, 20) and b.shape == (25, 12)
+    again = method.generate_pairs(25, seed=3)
+    np.testing.assert_array_equal(a, again[0])
+    np.testing.assert_array_equal(b, again[1])
+    assert not np.allclose(a, method.generate_pairs(25, seed=4)[0])
+    z = torch.randn(25, 64, generator=torch_generator(3))  # the same z for both modalities
+    with torch.no_grad():
+        np.testing.assert_allclose(method._from_model("b", method.networks_.generators["b"](z)), b, rtol=1e-5)
+    assert SyncGAN.can_generate_pairs and SyncGAN.input_kind == "features"
+    with pytest.raises(XmbenchError, match="positive integer n"):
+        method.generate_pairs(0, seed=1)
+    with pytest.raises(NotFittedError):
+        SyncGAN().generate_pairs(3, seed=1)
+
+
+# -------------------------------------------------------------------------------- failures
+def test_bad_hyper_parameters_are_one_clear_line():
+    with pytest.raises(XmbenchError) as error:
+        fit(epochs=0, hidden=(), sync_ratio=1.0, recovery_lr=-1, sync_weight=-2)
+    message = str(error.value)
+    assert message.startswith("syncgan: epochs must be a positive integer") and "\n" not in message
+    for part in ("hidden must be", "sync_ratio must be in (0, 1)", "recovery_lr must be positive", "sync_weight"):
+        assert part in message
+    with pytest.raises(XmbenchError, match="raw images need syncgan-image"):
+        fit(data=PairedSplit(np.zeros((4, 1, 28, 28)), TRAIN.b[:4], TRAIN.y_a[:4], TRAIN.y_b[:4]))
+
+
+def test_nan_loss_raises_naming_epoch_and_loss(monkeypatch):
+    def poisoned(logits, labels):
+        return torch.nn.functional.softplus(logits).mean() * float("nan")
+
+    monkeypatch.setattr("xmbench.methods.syncgan.F.binary_cross_entropy_with_logits", poisoned)
+    with pytest.raises(NonFiniteError) as error:
+        fit()
+    message = str(error.value)
+    # update 1 is the first discriminator step, update 2 the first synchronizer step
+    assert message.startswith("syncgan: non-finite loss at epoch 1: s_loss became nan at update 2 ")
+    assert "g_sync" in message and "\n" not in message
+
+
+# ------------------------------------------------------------------------------- raw images
+def tiny_images(n: int, seed: int) -> PairedSplit:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    a = rng.integers(0, 256, size=(n, 1, 28, 28), dtype=np.uint8)
+    b = rng.integers(0, 256, size=(n, 3, 28, 28), dtype=np.uint8)
+    return PairedSplit(a, b, y, y)
+
+
+def test_image_variant_public_api_shapes_ranges_and_determinism():
+    images = tiny_images(40, seed=0)
+    params = {"width": 4, "fc_hidden": 8, "batch_size": 16, "epochs": 1, "recovery_steps": 5, "seed": 2}
+    method = METHODS.get("syncgan-image")(**params).fit(images)
+    assert isinstance(method, SyncGANImage) and method.input_kind == "images" and method.scale_ == {"a": 255.0, "b": 255.0}
+    translated = method.translate("a", images.a[:6])
+    assert translated.shape == (6, 3, 28, 28) and translated.dtype == np.float32
+    assert translated.min() >= 0 and translated.max() <= 1
+    assert method.translate("b", images.b[:6]).shape == (6, 1, 28, 28)
+    assert method.embed("b", images.b[:6]).shape == (6, 64)
+    a, b = method.generate_pairs(5, seed=1)
+    assert a.shape == (5, 1, 28, 28) and b.shape == (5, 3, 28, 28)
+    again = METHODS.get("syncgan-image")(**params).fit(images)
+    np.testing.assert_array_equal(again.embed("a", images.a[:6]), method.embed("a", images.a[:6]))
+    np.testing.assert_array_equal(again.generate_pairs(5, seed=1)[1], b)
+    with pytest.raises(XmbenchError, match=r"must be images \(n, C, 28, 28\)"):
+        SyncGANImage(**params).fit(planted_pairs(20, 1, 20, 12, 2, 0.5, seed=0)[0])
