@@ -28,7 +28,7 @@ from xmbench.methods.syncgan_nets import (
     generated_sync_batch,
     real_sync_batch,
 )
-from xmbench.methods.vae_assoc import MIN_STD
+from xmbench.methods.standardise import MIN_STD
 from xmbench.methods.vae_assoc_nets import shuffled_batches
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
