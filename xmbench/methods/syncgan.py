@@ -28,7 +28,7 @@ from xmbench.methods.syncgan_nets import (
     generated_sync_batch,
     real_sync_batch,
 )
-from xmbench.methods.standardise import MIN_STD
+from xmbench.methods.standardise import MIN_STD, positive_int
 from xmbench.methods.vae_assoc_nets import shuffled_batches
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
@@ -43,9 +43,6 @@ def _fake(logits: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy of sigmoid(logits) against target 0: -log(1 - D)."""
     return F.softplus(logits).mean()
 
-
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @METHODS.register("syncgan")
@@ -157,7 +154,7 @@ class SyncGAN(CrossModalMethod):
             for name in ("hidden", "disc_hidden")
             if not isinstance(getattr(self, name), tuple | list)
             or not getattr(self, name)
-            or not all(_positive_int(w) for w in getattr(self, name))
+            or not all(positive_int(w) for w in getattr(self, name))
         ]
 
     def _check_inputs(self, rows: dict[str, np.ndarray]) -> None:
@@ -189,7 +186,7 @@ class SyncGAN(CrossModalMethod):
         problems = [
             f"{name} must be a positive integer, got {getattr(self, name)!r}"
             for name in ("latent_dim", "batch_size", "epochs", "recovery_steps", "recovery_batch")
-            if not _positive_int(getattr(self, name))
+            if not positive_int(getattr(self, name))
         ]
         problems += self._architecture_problems()
         for name in ("lr", "recovery_lr"):
@@ -363,7 +360,7 @@ class SyncGAN(CrossModalMethod):
         seeded by ``seed`` on the method's device; outputs are in the space ``translate`` returns."""
         if not getattr(self, "fitted_", False):
             raise NotFittedError(f"method {self.name!r} is not fitted yet; call fit first")
-        if not _positive_int(n):
+        if not positive_int(n):
             raise XmbenchError(f"{self.name}: generate_pairs needs a positive integer n, got {n!r}")
         z = self._noise(n, torch_generator(seed, torch.device(self.device)))
         return self._decode_latents("a", z), self._decode_latents("b", z)

@@ -10,7 +10,8 @@ import torch
 
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS
-from xmbench.methods.syncgan import SyncGAN, _positive_int
+from xmbench.methods.standardise import positive_int
+from xmbench.methods.syncgan import SyncGAN
 from xmbench.methods.syncgan_nets import IMAGE_SIDE, MODALITIES, SyncNetworks, image_networks
 from xmbench.options import Profile
 
@@ -88,7 +89,7 @@ class SyncGANImage(SyncGAN):
         return [
             f"{name} must be a positive integer, got {getattr(self, name)!r}"
             for name in ("width", "fc_hidden")
-            if not _positive_int(getattr(self, name))
+            if not positive_int(getattr(self, name))
         ]
 
     def _check_inputs(self, rows: dict[str, np.ndarray]) -> None:
