@@ -94,7 +94,9 @@ def test_recovery_lowers_the_error_and_does_not_depend_on_the_chunk_size():
         before, after = ((G(z0) - X) ** 2).sum(1), ((G(z) - X) ** 2).sum(1)
     assert after.mean() < 0.8 * before.mean() and (after < before).all()  # measured 17.3 vs 28.8
     method.recovery_batch = 1000
-    np.testing.assert_allclose(method._recover("a", X).numpy(), z.numpy(), atol=1e-6, rtol=0)
+    # chunk-dependent starting points would differ by O(1); a different matmul blocking of 7 vs
+    # 1000 rows only rounds differently (1.2e-6 on values near 5 was seen on one CPU)
+    np.testing.assert_allclose(method._recover("a", X).numpy(), z.numpy(), atol=1e-5, rtol=0)
     np.testing.assert_array_equal(method.embed("a", TEST.a), method._recover("a", X).numpy())
 
 

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-import sklearn
 import torch
 
-import xmbench
-from xmbench.data import DATASETS, CrossModalData, LoadOptions
-from xmbench.devices import describe_device, resolve_device
+from xmbench.data import DATASETS, LoadOptions
+from xmbench.data.fraction import check_fraction
+from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError
-from xmbench.data.fraction import check_fraction, withhold_pairing
-from xmbench.eval.protocol import needs_recognizers, score_method
+from xmbench.eval.protocol import needs_recognizers
 from xmbench.eval.recognition import Recognizer, fit_recognizers, image_recognizers
+from xmbench.executors import ExecutionConfig, make_executor
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
-from xmbench.features.extract import FeatureSet, build_features
+from xmbench.features.extract import build_features
 from xmbench.methods import METHODS
-from xmbench.options import Modality, Profile
+from xmbench.options import Profile
 from xmbench.progress import progress
-from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
+from xmbench.results.schema import ALL_CLASSES, RunKey
 from xmbench.results.store import ResultsStore
+from xmbench.runner import RunInputs, accuracy_by_modality
 from xmbench.seeding import derive_seed
 
 DATA_ROOT_ENV = "XMBENCH_DATA_ROOT"
@@ -56,6 +51,7 @@ class RunConfig:
     split_seed: int = 0
     keep_self: bool = False
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
 
 @dataclass
@@ -67,24 +63,6 @@ class RunReport:
     completed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-
-
-SYNCHRONOUS_PAIRS = 1000  # pairs the synchronous rate is measured on (SyncGAN, Sec. 3.4)
-
-
-@dataclass
-class RunInputs:
-    """What every run of an invocation shares: the loaded data, its frozen features and, when a
-    method generates samples, the recognition classifiers (per input kind); with stage times."""
-
-    raw: CrossModalData
-    features: FeatureSet
-    recognizers: dict[str, dict[Modality, Recognizer]]
-    timings: dict[str, float]
-
-    def data_for(self, method: Any) -> CrossModalData:
-        """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
-        return self.raw if method.input_kind == "images" else self.features.data
 
 
 def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
@@ -107,6 +85,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     fractions = tuple(dict.fromkeys(check_fraction(f) for f in config.paired_fractions))
     profile = Profile.parse(config.profile)
     device = resolve_device(config.device)
+    executor = make_executor(config.execution, config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
     store = ResultsStore(config.out)
     keys = [
@@ -121,15 +100,17 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     for run_id in report.skipped:
         log(f"skip {run_id} (finished earlier; --force re-runs it)")
     if todo:
-        inputs = _prepare(dataset, pairing, config, data_root, device, todo, log)
-        for key in progress(todo, "runs"):
-            outcome = _run_one(key, inputs, config, device, store)
-            if outcome is None:
-                report.completed.append(key.run_id)
-                log(f"done {key.run_id}")
-            else:
-                report.failed[key.run_id] = outcome
-                log(f"FAILED {key.run_id}: {outcome}")
+        with executor.session():
+            inputs = _prepare(dataset, pairing, config, data_root, device, todo, log)
+            for outcome in progress(executor.map(todo, inputs, device), "runs", total=len(todo)):
+                outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
+                run_id = outcome.key.run_id
+                if outcome.failure is None:
+                    report.completed.append(run_id)
+                    log(f"done {run_id}")
+                else:
+                    report.failed[run_id] = outcome.failure
+                    log(f"FAILED {run_id}: {outcome.failure}")
     finished = [key.run_id for key in keys if store.is_complete(key)]
     if finished:
         table = store.load_scores()
@@ -154,9 +135,9 @@ def _prepare(
     log(
         f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
         f"in {timings['features_s']:.1f}s; extractor test accuracy "
-        + (", ".join(f"{k}={v:.3f}" for k, v in _accuracy_by_modality(features)) or "n/a (given features)")
+        + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
-    inputs = RunInputs(data, features, {}, timings)
+    inputs = RunInputs(data, features, config.extractor, {}, timings)
     kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
     started = time.perf_counter()
     if "features" in kinds:
@@ -180,128 +161,3 @@ def _prepare(
 def _overall(recognizer: Recognizer) -> float:
     ceiling = recognizer.ceiling
     return float(ceiling.loc[ceiling["class"] == ALL_CLASSES, "value"].iloc[0])
-
-
-def _run_one(key: RunKey, inputs: RunInputs, config: RunConfig, device: torch.device, store: ResultsStore) -> str | None:
-    """Fit, embed, score and store one run; returns None on success or the failure reason."""
-    features = inputs.features
-    method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
-    method = METHODS.get(key.method).from_profile(key.profile, seed=method_seed, device=str(device))
-    data = inputs.data_for(method)
-    timings = dict(inputs.timings)
-    manifest = _manifest(key, config, features, device, method)
-    try:
-        recognizers = inputs.recognizers.get(method.input_kind)
-        if method.input_kind == "images" and recognizers is None:
-            raise XmbenchError(f"{key.method} needs raw images of both modalities; {key.dataset} has no image extractor for both")
-        synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
-        if method.can_generate_pairs:
-            manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
-        # the subset's seed leaves out the method: every method of a seed trains on the same pairs
-        subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
-        split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
-        manifest["training_data"] = {
-            "paired_fraction": key.paired_fraction,
-            "n_paired": len(split.paired),
-            "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
-            "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
-            "paired_subset_sha256": split.fingerprint,
-        }
-        started = time.perf_counter()
-        method.fit(split.paired, split.unpaired)
-        timings["fit_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        scored, embeddings = score_method(
-            method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous
-        )
-        timings["evaluate_s"] = time.perf_counter() - started
-    except XmbenchError as error:
-        manifest |= {"status": "failed", "reason": str(error), "timings": timings}
-        store.write_run(key, None, _training_table(method), manifest)
-        return str(error)
-    except Exception as error:  # a bug in one method must not lose the other runs' results
-        manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
-        store.write_run(key, None, _training_table(method), manifest)
-        return f"{type(error).__name__}: {error}"
-    rows = [scored[["task", "class", "metric", "value"]]]
-    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in _accuracy_by_modality(features)]
-    extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
-    if extras:
-        rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
-    scores = pd.concat(rows, ignore_index=True)
-    for column, value in zip(
-        ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction"),
-        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile, key.paired_fraction),
-        strict=True,
-    ):
-        scores[column] = value
-    manifest |= {"status": "ok", "timings": timings}
-    store.write_embeddings(key, embeddings, data.test.y_a, data.test.y_b)  # before the manifest marks it finished
-    store.write_run(key, scores, _training_table(method), manifest)
-    return None
-
-
-def _accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
-    """Extractor test accuracies in modality order (A, then B); given features have none."""
-    names = [spec.name for spec in features.data.modalities]
-    return [(name, features.extractor_accuracy[name]) for name in names if name in features.extractor_accuracy]
-
-
-def _training_table(method: Any) -> pd.DataFrame:
-    """Per-epoch training records in long form: epoch, metric, value."""
-    log = method.training_log()
-    if not log:
-        return pd.DataFrame()
-    wide = pd.DataFrame(log)
-    long = wide.melt(id_vars="epoch", var_name="metric", value_name="value")
-    return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some epochs only (phases)
-
-
-def _manifest(key: RunKey, config: RunConfig, features: FeatureSet, device: torch.device, method: Any) -> dict:
-    data = features.data
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "run_id": key.run_id,
-        "key": asdict(key),
-        "method_params": method.get_params(),
-        "dataset": {
-            "name": data.name,
-            "pairing": data.pairing,
-            "modalities": {"a": data.modalities[0].name, "b": data.modalities[1].name},
-            "classes": list(data.class_names),
-            "n_train": len(data.train),
-            "n_test": len(data.test),
-            "provenance": data.provenance,
-        },
-        "features": {
-            "cache_key": features.cache_key,
-            "from_cache": features.from_cache,
-            "extractor": asdict(config.extractor),
-            "extractor_channels": {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels},
-            "extractor_test_accuracy": features.extractor_accuracy,
-            "dims": {"a": int(data.train.a.shape[1]), "b": int(data.train.b.shape[1])},
-        },
-        "device": describe_device(device),
-        "versions": {
-            "xmbench": xmbench.__version__,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-            "pandas": pd.__version__,
-        },
-        "git_commit": _git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-

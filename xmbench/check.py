@@ -8,19 +8,16 @@ read, not re-run) and compare.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import torch
-from threadpoolctl import threadpool_limits
 
 from xmbench import api
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
 from xmbench.results.schema import ALL_CLASSES
+from xmbench.threads import limit_threads
 
 SETTING = ["dataset", "pairing", "profile", "split_seed", "paired_fraction", "seeds"]
 ROW = ["method", "task"]
@@ -54,23 +51,6 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.regressions.empty and self.missing.empty
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Pin torch and BLAS to one thread while baselines are made and checked.
-
-    The thread count changes the order of floating-point sums, and a GAN amplifies that: on
-    letters-colors, cmgans-no-ws-sc's B->A mAP was 0.713 with one thread and 0.522 with two, same
-    seed. Making and checking a baseline under the same pinning compares like with like.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
@@ -116,7 +96,7 @@ def run_setting(setting: BaselineSetting, log=print, **run_options) -> tuple[api
         profile=setting.profile, split_seed=setting.split_seed, paired_fractions=(setting.paired_fraction,),
         **run_options,
     )
-    with one_thread():
+    with limit_threads(1):  # baselines are made and checked on one thread (see limit_threads)
         report = api.run_benchmark(config, log=log)
     return report, (baseline_from_scores(report.scores, setting) if not report.scores.empty else None)
 

@@ -14,12 +14,12 @@ from xmbench import api
 from xmbench import check as regression
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
+from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
 from xmbench.options import Profile
 from xmbench.report import export, paper, tables
 from xmbench.report.build import build_report
-from xmbench.results.store import ResultsStore
 
 
 def _comma_list(value: str) -> tuple[str, ...]:
@@ -76,6 +76,14 @@ def cli() -> None:
 @click.option("--download", is_flag=True, help="Allow torchvision to download missing datasets (needs internet).")
 @click.option("--split-seed", type=int, default=0, show_default=True)
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
+@click.option("--executor", type=click.Choice(EXECUTORS.names()), default="local", show_default=True,
+              help="Where runs execute: this process, or one Ray task per run (pip install 'xmbench[ray]').")
+@click.option("--address", default=None, help="With --executor ray: the cluster to join (e.g. auto, ray://head:10001); "
+              "default: a local cluster.")
+@click.option("--cpus-per-run", type=click.IntRange(min=1), default=None,
+              help="Each run's CPU request and torch/BLAS thread count; default: ray 1, local unpinned.")
+@click.option("--gpus-per-run", type=float, default=None, help="With --executor ray: each run's GPU request; "
+              "default 1 for --device cuda (and auto on a cluster with GPUs), else 0.")
 def run(**options: object) -> None:
     """Fit every method on the dataset's frozen features; score retrieval and recognition."""
     config = api.RunConfig(
@@ -93,6 +101,9 @@ def run(**options: object) -> None:
         allow_download=options["download"],
         split_seed=options["split_seed"],
         keep_self=options["keep_self"],
+        execution=ExecutionConfig(
+            options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"]
+        ),
     )
     report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
     if not report.scores.empty:

@@ -1,0 +1,56 @@
+"""What every executor shares: its options, its registry and the one method it implements."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from xmbench.registry import Registry
+from xmbench.results.schema import RunKey
+from xmbench.runner import RunInputs, RunOutcome
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Where an invocation's runs execute. ``cpus_per_run`` is also each run's torch/BLAS thread
+    count (None: leave the process's own); ``gpus_per_run`` None means "as the device asks"."""
+
+    executor: str = "local"
+    address: str | None = None
+    cpus_per_run: int | None = None
+    gpus_per_run: float | None = None
+
+
+class Executor(ABC):
+    """Turns run keys into outcomes; the caller writes each outcome to the store as it arrives."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, execution: ExecutionConfig, device_choice: str) -> Executor:
+        """Validate the options before any work starts (a bad option costs no feature extraction)."""
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Held around the data preparation and ``map``: connect before the costly part, so a
+        wrong cluster address fails in seconds, and let go afterwards."""
+        yield
+
+    @abstractmethod
+    def map(self, keys: Sequence[RunKey], inputs: RunInputs, device: torch.device) -> Iterator[RunOutcome]:
+        """Yield one outcome per key, in the order they finish; a failure is an outcome, not an exception."""
+
+    @classmethod
+    def describe(cls, threads: int) -> dict[str, Any]:
+        """The manifest's ``execution`` entry of a run made here."""
+        return {"executor": cls.name, "host": platform.node(), "torch_threads": threads}
+
+
+EXECUTORS: Registry[type[Executor]] = Registry("executor")

@@ -1,0 +1,204 @@
+"""One run: fit a method on the shared inputs, embed and score the test split, describe it.
+
+``run_one`` returns a ``RunOutcome`` and touches no file, so any executor (this process, a Ray
+worker on another machine) can compute it; only the process that owns the results store writes it.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+
+import xmbench
+from xmbench.data import CrossModalData
+from xmbench.data.fraction import withhold_pairing
+from xmbench.devices import describe_device
+from xmbench.errors import XmbenchError
+from xmbench.eval.protocol import score_method
+from xmbench.eval.recognition import Recognizer
+from xmbench.features.cnn import ExtractorConfig
+from xmbench.features.extract import FeatureSet
+from xmbench.methods import METHODS
+from xmbench.options import Modality
+from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
+from xmbench.results.store import ResultsStore
+from xmbench.seeding import derive_seed
+
+SYNCHRONOUS_PAIRS = 1000  # pairs the synchronous rate is measured on (SyncGAN, Sec. 3.4)
+
+
+@dataclass
+class RunInputs:
+    """What every run of an invocation shares: the loaded data, its frozen features (and the
+    extractor settings that made them) and, when a method generates samples, the recognition
+    classifiers (per input kind); with stage times."""
+
+    raw: CrossModalData
+    features: FeatureSet
+    extractor: ExtractorConfig
+    recognizers: dict[str, dict[Modality, Recognizer]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def data_for(self, method: Any) -> CrossModalData:
+        """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
+        return self.raw if method.input_kind == "images" else self.features.data
+
+
+@dataclass
+class RunOutcome:
+    """Everything a finished (or failed) run leaves in the results store."""
+
+    key: RunKey
+    manifest: dict[str, Any]
+    training: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scores: pd.DataFrame | None = None
+    embeddings: dict[str, np.ndarray] | None = None
+    test_labels: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def failure(self) -> str | None:
+        """None for a finished run, else the reason it failed."""
+        return None if self.manifest.get("status") == "ok" else str(self.manifest.get("reason"))
+
+    @classmethod
+    def failed(cls, key: RunKey, reason: str, **details: Any) -> RunOutcome:
+        """A run that died outside the method (its worker crashed, the scheduler gave up)."""
+        manifest = {"manifest_version": MANIFEST_VERSION, "run_id": key.run_id, "key": asdict(key)}
+        return cls(key, manifest | details | {"status": "failed", "reason": reason})
+
+    def write_to(self, store: ResultsStore) -> None:
+        if self.embeddings is not None and self.test_labels is not None:  # before the manifest marks it finished
+            store.write_embeddings(self.key, self.embeddings, *self.test_labels)
+        store.write_run(self.key, self.scores, self.training, self.manifest)
+
+
+def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dict[str, Any] | None = None) -> RunOutcome:
+    """Fit, embed and score one run; a method's failure becomes a failed outcome, never an exception.
+    ``execution`` (which executor, node, threads) goes into the manifest as it is."""
+    features = inputs.features
+    method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
+    method = METHODS.get(key.method).from_profile(key.profile, seed=method_seed, device=str(device))
+    data = inputs.data_for(method)
+    timings = dict(inputs.timings)
+    manifest = _manifest(key, inputs, device, method) | {"execution": execution or {}}
+    try:
+        recognizers = inputs.recognizers.get(method.input_kind)
+        if method.input_kind == "images" and recognizers is None:
+            raise XmbenchError(f"{key.method} needs raw images of both modalities; {key.dataset} has no image extractor for both")
+        synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
+        if method.can_generate_pairs:
+            manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
+        # the subset's seed leaves out the method: every method of a seed trains on the same pairs
+        subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
+        split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
+        manifest["training_data"] = {
+            "paired_fraction": key.paired_fraction,
+            "n_paired": len(split.paired),
+            "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
+            "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
+            "paired_subset_sha256": split.fingerprint,
+        }
+        started = time.perf_counter()
+        method.fit(split.paired, split.unpaired)
+        timings["fit_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        scored, embeddings = score_method(
+            method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous
+        )
+        timings["evaluate_s"] = time.perf_counter() - started
+    except XmbenchError as error:
+        manifest |= {"status": "failed", "reason": str(error), "timings": timings}
+        return RunOutcome(key, manifest, _training_table(method))
+    except Exception as error:  # a bug in one method must not lose the other runs' results
+        manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+        return RunOutcome(key, manifest, _training_table(method))
+    rows = [scored[["task", "class", "metric", "value"]]]
+    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in accuracy_by_modality(features)]
+    extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
+    if extras:
+        rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
+    scores = pd.concat(rows, ignore_index=True)
+    for column, value in zip(
+        ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction"),
+        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile, key.paired_fraction),
+        strict=True,
+    ):
+        scores[column] = value
+    manifest |= {"status": "ok", "timings": timings}
+    return RunOutcome(key, manifest, _training_table(method), scores, embeddings, (data.test.y_a, data.test.y_b))
+
+
+def accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
+    """Extractor test accuracies in modality order (A, then B); given features have none."""
+    names = [spec.name for spec in features.data.modalities]
+    return [(name, features.extractor_accuracy[name]) for name in names if name in features.extractor_accuracy]
+
+
+def _training_table(method: Any) -> pd.DataFrame:
+    """Per-epoch training records in long form: epoch, metric, value."""
+    log = method.training_log()
+    if not log:
+        return pd.DataFrame()
+    wide = pd.DataFrame(log)
+    long = wide.melt(id_vars="epoch", var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some epochs only (phases)
+
+
+def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any) -> dict:
+    features = inputs.features
+    data = features.data
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": key.run_id,
+        "key": asdict(key),
+        "method_params": method.get_params(),
+        "dataset": {
+            "name": data.name,
+            "pairing": data.pairing,
+            "modalities": {"a": data.modalities[0].name, "b": data.modalities[1].name},
+            "classes": list(data.class_names),
+            "n_train": len(data.train),
+            "n_test": len(data.test),
+            "provenance": data.provenance,
+        },
+        "features": {
+            "cache_key": features.cache_key,
+            "from_cache": features.from_cache,
+            "extractor": asdict(inputs.extractor),
+            "extractor_channels": {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels},
+            "extractor_test_accuracy": features.extractor_accuracy,
+            "dims": {"a": int(data.train.a.shape[1]), "b": int(data.train.b.shape[1])},
+        },
+        "device": describe_device(device),
+        "versions": {
+            "xmbench": xmbench.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "pandas": pd.__version__,
+        },
+        "git_commit": _git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
