@@ -167,3 +167,15 @@ def test_a_request_no_node_can_hold_is_refused(ray_cluster_of_two):
         with gpu.session():
             pass
     assert np.isclose(ray_cluster_of_two.cluster_resources()["CPU"], 2)  # the caller's cluster survives
+
+
+def test_cli_passes_execution_options_and_fails_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from xmbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "--methods", "cca", "--address", "auto", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "--address names a Ray cluster; it needs --executor ray" in str(result.exception)
+    result = CliRunner().invoke(cli, ["run", "--methods", "cca", "--cpus-per-run", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--cpus-per-run" in result.output
+    assert not (tmp_path / "runs").exists()  # nothing ran
