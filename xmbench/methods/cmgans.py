@@ -97,9 +97,8 @@ class CMGANs(CrossModalMethod):
     that went non-finite first.
 
     Profiles (only ``epochs`` changes): ``paper``: batch 128, 500 epochs, K=5, Adam lr 2e-4 (thesis).
-    ``quick``: 15 epochs; an epoch on 6,800 pairs of 196-d features takes about 4.5 s on a 2-core
-    CPU (2.7 s for ``cmgans-cae``), so all seven variants train in about 7 minutes.
-    ``smoke``: 2 epochs (about 2 s on 1,500 pairs).
+    ``quick``: 15 epochs; ``smoke``: 2 epochs. The cost of one iteration is measured in
+    ``benchmarks/test_method_iteration_speed.py`` (latest numbers in ``benchmarks/README.md``).
     """
 
     name: ClassVar[str] = "cmgans"

@@ -84,7 +84,9 @@ class SyncGAN(CrossModalMethod):
     instead of plain gradient descent, no clipping), in chunks of ``recovery_batch`` rows. The
     objective is the sum over samples of each sample's squared error, so each z's update only
     depends on its own sample, and all starting points are drawn at once (generator seeded from
-    (seed, "recovery", modality)) before chunking: the result does not depend on ``recovery_batch``.
+    (seed, "recovery", modality)) before chunking: the result does not depend on ``recovery_batch``
+    beyond float rounding (a different matmul blocking rounds differently, and 500 Adam steps can
+    grow that to visible differences in z with the same reconstruction error).
     ``embed(m, X)`` is the recovered z (the shared latent space); ``translate(m, X)`` is
     G_other(z) de-standardised; ``generate_pairs(n, seed)`` is (G_a(z), G_b(z)) for the same z.
 
