@@ -76,13 +76,13 @@ def test_each_ablation_has_exactly_its_parts(name):
     if not (intra or inter):
         assert sum(p.numel() for p in disc.parameters()) == 0  # CAE: nothing adversarial to update
     record = method.history_[0]
-    expected = {"epoch", "g_loss", "g_reconstruction"}
+    expected = {"phase", "update", "epoch", "g_loss", "g_reconstruction"}
     expected |= {"g_semantic"} if semantic else set()
     expected |= {"g_intra", "d_intra_a", "d_intra_b"} if intra else set()
     expected |= {"g_inter", "d_inter_a", "d_inter_b"} if inter else set()
     expected |= {"d_loss"} if intra or inter else set()
     assert set(record) == expected
-    assert all(isinstance(v, float) for k, v in record.items() if k != "epoch")
+    assert all(isinstance(v, float) for k, v in record.items() if k not in ("phase", "update", "epoch"))
 
 
 def test_shared_layer_counts_once_and_unshared_twice():
@@ -171,7 +171,7 @@ def test_training_feeds_mismatched_instances_of_another_class(monkeypatch):
 
     monkeypatch.setattr(cmgans_module, "inter_discriminator_terms", spy)
     fit("cmgans")
-    assert len(calls) == 2 * (len(TRAIN) // TINY["batch_size"])  # two pathways per discriminator step
+    assert len(calls) == 2 * (len(TRAIN) // TINY["batch_size"])  # two pathways per discriminator step (one epoch)
     rows = {m: {tuple(x): y for x, y in zip(TRAIN.x(m), TRAIN.y(m))} for m in "ab"}
     for call, (h_own, h_mis) in enumerate(calls):
         m = "ab"[call % 2]
@@ -198,11 +198,12 @@ def test_fit_leaves_global_rng_alone():
 
 
 def test_translate_shapes_and_history_length():
-    method = fit(epochs=3)
+    method = fit(epochs=3, eval_every=12)  # 400 pairs in batches of 32: 12 updates per epoch
     assert method.translate("a", TEST.a).shape == TEST.b.shape
     assert method.translate("b", TEST.b).shape == TEST.a.shape
-    assert [r["epoch"] for r in method.history_] == [1, 2, 3]
+    assert [(r["update"], r["epoch"]) for r in method.history_] == [(12, 1), (24, 2), (36, 3)]
     assert method.training_log() == method.history_
+    assert fit(max_updates=5, epochs=3).training_summary()[0].updates == 5  # an update budget wins over epochs
 
 
 def test_switches_change_the_loss_and_bad_settings_are_clear():
@@ -230,14 +231,15 @@ def test_nan_loss_raises_with_method_epoch_and_loss(monkeypatch):
     monkeypatch.setattr(torch.nn.functional, "mse_loss", poisoned)
     with pytest.raises(NonFiniteError) as error:
         fit(k_generator=3)
-    # update 1 is the first discriminator step, update 2 the first generator step
+    # the first update's discriminator step is finite, its generator steps are not
     message = str(error.value)
-    assert message.startswith("cmgans: non-finite loss at epoch 1: g_reconstruction became nan at update 2 ")
-    assert "also" in message and "g_loss" in message and "\n" not in message
+    assert message.startswith("cmgans: non-finite loss in phase train at update 1 (epoch 1): "
+                              "g_reconstruction became nan")
+    assert "; by the end of the interval also g_loss, " in message and "\n" not in message
 
 
 def test_absurd_learning_rate_diverges_to_non_finite_error():
-    with pytest.raises(NonFiniteError, match=r"^cmgans: non-finite loss at epoch \d+: "):
+    with pytest.raises(NonFiniteError, match=r"^cmgans: non-finite loss in phase train at update \d+ "):
         fit(lr=1e30, epochs=5)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -59,10 +60,15 @@ def test_too_few_pairs_for_every_class_is_a_clear_error():
         withhold_pairing(labelled_pairs(), 0.01, seed=0)
 
 
-def test_run_ids_of_fully_paired_runs_are_unchanged_by_the_option():
+def test_run_ids_tell_apart_every_setting_that_changes_the_numbers():
     key = RunKey("digits-colors", "unique", "cca", 0, "smoke")
-    assert key.run_id == "digits-colors_unique_cca_s0_smoke_5ebaa5ad74"  # the id before the option existed
-    assert "_pf0.1_" in RunKey("digits-colors", "unique", "cca", 0, "smoke", paired_fraction=0.1).run_id
+    # pinned: an id that changes by accident would make finished runs look unfinished (and vice versa);
+    # it changed on purpose when runs started holding out a validation split (results before it differ)
+    assert key.run_id == "digits-colors_unique_cca_s0_smoke_f6e698e076"
+    assert "_pf0.1_" in replace(key, paired_fraction=0.1).run_id
+    variants = [key, replace(key, paired_fraction=0.1), replace(key, validation_fraction=0.2),
+                replace(key, validation_fraction=0.0), replace(key, model_selection=False), replace(key, split_seed=1)]
+    assert len({k.run_id for k in variants}) == len(variants)
 
 
 def test_every_method_of_a_seed_trains_on_the_same_pairs(tmp_path):
@@ -76,7 +82,9 @@ def test_every_method_of_a_seed_trains_on_the_same_pairs(tmp_path):
     by_seed = {}
     for manifest in manifests:
         data = manifest["training_data"]
-        assert data["paired_fraction"] == 0.2 and data["n_paired"] + data["n_unpaired"] == manifest["dataset"]["n_train"]
+        n_validation = data["validation"]["n_pairs"]
+        assert data["paired_fraction"] == 0.2 and n_validation > 0
+        assert data["n_paired"] + n_validation + data["n_unpaired"] == manifest["dataset"]["n_train"]
         assert data["unpaired_used"] is False  # CCA and KCCA learn from pairs only
         by_seed.setdefault(manifest["key"]["seed"], set()).add(data["paired_subset_sha256"])
     assert all(len(prints) == 1 for prints in by_seed.values())

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
-from xmbench.eval.protocol import retrieval_scores, score_method, embed_test_split
+from xmbench.eval.protocol import retrieval_scores, score_method, embed_split
 from xmbench.eval.recognition import CEILING, RECOGNITION, accuracy_rows, fit_recognizers, recognition_accuracy
 from xmbench.methods.base import CrossModalMethod
 from xmbench.options import Modality
@@ -111,7 +111,7 @@ class TwoSpaces(Oracle):
 
 def test_per_modality_spaces_score_each_task_in_its_space(clusters):
     train, test = clusters
-    embeddings = embed_test_split(TwoSpaces().fit(train), test)
+    embeddings = embed_split(TwoSpaces().fit(train), test)
     assert set(embeddings) == {"a@a", "b@a", "a@b", "b@b"}
     table = retrieval_scores(embeddings, test, CLASSES)
     overall = table[table["class"] == "all"].set_index("task")["value"]

@@ -9,12 +9,19 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 
 from xmbench.data.base import PairedSplit
 from xmbench.eval.protocol import retrieval_scores
 from xmbench.eval.retrieval import Task, retrieval_ap
 from xmbench.report import plots
-from xmbench.report.plots_curves import loss_curves_figure, pr_curves_figure, precision_recall, task_curve
+from xmbench.report.plots_curves import (
+    learning_curves_figure,
+    loss_curves_figure,
+    pr_curves_figure,
+    precision_recall,
+    task_curve,
+)
 from xmbench.report.plots_space import space_map_figure
 from xmbench.results.schema import RunKey
 from xmbench.results.store import ResultsStore
@@ -24,14 +31,18 @@ N_TEST = 30
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _scores(key: RunKey, rng: np.random.Generator, recognition: bool) -> pd.DataFrame:
+def _scores(key: RunKey, rng: np.random.Generator, trained: bool) -> pd.DataFrame:
     rows = [(task, cls, "mAP") for task in plots.TASKS for cls in ["all", *CLASSES]]
-    if recognition:
+    if trained:
         rows += [(d, "all", "recognition_accuracy") for d in ("A->B", "B->A")] + [
             (m, "all", "classifier_accuracy") for m in "AB"
         ]
     frame = pd.DataFrame(rows, columns=["task", "class", "metric"])
     frame["value"] = rng.uniform(0.3, 0.9, len(frame))
+    if trained:  # seed 0 kept its state at update 20 and converged; seed 1 ran out of budget at 30
+        facts = {"selected_update": 20.0 + 10 * key.seed, "converged": float(key.seed == 0)}
+        frame = pd.concat([frame, pd.DataFrame([("training", "all", m, v) for m, v in facts.items()],
+                                               columns=["task", "class", "metric", "value"])])
     fields = asdict(key)
     keys = [*plots.SETTING, "method", "seed", "paired_fraction"]
     return frame.assign(run_id=key.run_id, **{k: fields[k] for k in keys})
@@ -56,8 +67,9 @@ def write_store(root, *, embeddings: bool = True, fractions=(1.0, 0.5), gan: boo
                 training = None
                 if method == "gan":
                     training = pd.DataFrame(
-                        [(e, m, rng.uniform(1, 3)) for e in (1, 2, 3) for m in ("g_loss", "d_loss", "d_inter_a")],
-                        columns=["epoch", "metric", "value"],
+                        [("train", u, u / 10, m, rng.uniform(1, 3)) for u in (0, 10, 20, 30)
+                         for m in ("g_loss", "d_loss", "d_inter_a", "val_map") if u or m == "val_map"],
+                        columns=["phase", "update", "epoch", "metric", "value"],
                     )
                 manifest = {
                     "run_id": key.run_id, "status": "ok", "key": asdict(key),
@@ -65,7 +77,7 @@ def write_store(root, *, embeddings: bool = True, fractions=(1.0, 0.5), gan: boo
                 }
                 if embeddings and method != "old":
                     store.write_embeddings(key, *_embeddings(method != "split", rng))
-                store.write_run(key, _scores(key, rng, recognition=method == "gan"), training, manifest)
+                store.write_run(key, _scores(key, rng, trained=method == "gan"), training, manifest)
     return store
 
 
@@ -77,7 +89,8 @@ def store(tmp_path_factory) -> ResultsStore:
 def test_make_figures_writes_valid_png_and_svg(store, tmp_path):
     files = plots.make_figures(store, store.load_scores(), tmp_path)
     kinds = {f.name.split("_toy")[0] for f in files}
-    assert kinds == {"per_class_map", "ranking", "paired_fraction", "loss_curves", "pr_curves", "common_space"}
+    assert kinds == {"per_class_map", "ranking", "paired_fraction", "learning_curves", "loss_curves", "pr_curves",
+                     "common_space"}
     for figure in files:
         assert figure.png.read_bytes()[:8] == PNG_MAGIC
         assert ET.parse(figure.svg).getroot().tag.endswith("svg")
@@ -89,6 +102,7 @@ def test_figures_with_absent_data_are_skipped(tmp_path):
     scores = store.load_scores()
     assert plots.fraction_figure(scores) is None  # one paired fraction
     assert loss_curves_figure(store, scores) is None  # no method trained adversarially
+    assert learning_curves_figure(store, scores) is None  # no validation curve
     assert pr_curves_figure(store, scores) is None  # runs stored before embeddings existed
     assert space_map_figure(store, scores) is None
     assert plots.per_class_map_figure(scores[scores["metric"] != "mAP"]) is None
@@ -105,6 +119,20 @@ def test_store_figures_use_the_right_runs_and_spaces(store):
     assert titles == {"shared", "split (B's space)", "gan"}
     losses = loss_curves_figure(store, scores)
     assert [ax.get_title() for ax in losses.axes] == ["generator loss", "discriminator loss"]
+    assert all(ax.get_xlabel() == "update" for ax in losses.axes)
+    assert "(smoke: CI-sized, not converged)" in losses.get_suptitle()
+
+
+def test_learning_curves_mark_each_runs_selected_update(store):
+    scores = store.load_scores()
+    figure = learning_curves_figure(store, scores)
+    (ax,) = figure.axes
+    marks = [(c.get_offsets()[0, 0], c) for c in ax.collections if isinstance(c, PathCollection)]
+    training = store.load_training()
+    curves = training[(training["metric"] == "val_map") & (training["method"] == "gan")]
+    # one mark per run (two seeds, the largest paired fraction), at the run's selected update
+    assert sorted(x for x, _ in marks) == [20.0, 30.0]
+    assert len(curves["run_id"].unique()) == 4  # both fractions stored; the figure shows fraction 1.0
 
 
 def test_t_interval_by_hand():

@@ -12,21 +12,21 @@ from xmbench.options import Profile
 
 
 def test_diverging_run_is_recorded_and_others_finish(monkeypatch, tmp_path):
-    monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"epochs": 2, "lr": 1e30}})
+    monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"max_updates": 10, "lr": 1e30}})
     config = api.RunConfig(
         methods=("cca", "cmgans"), out=tmp_path / "results", cache_dir=tmp_path / "cache", device="cpu"
     )
     report = api.run_benchmark(config, log=lambda line: None)
     assert report.completed == [next(r for r in report.completed if "_cca_" in r)]
     [(failed_id, reason)] = report.failed.items()
-    assert "_cmgans_" in failed_id and "cmgans: non-finite loss at epoch" in reason
+    assert "_cmgans_" in failed_id and "cmgans: non-finite loss in phase train at update" in reason
     manifest = json.loads((tmp_path / "results" / "runs" / failed_id / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["reason"] == reason
     assert not (tmp_path / "results" / "runs" / failed_id / "scores.csv").exists()
     assert set(report.scores["method"]) == {"cca"}
 
     # The failed run is retried next time (it is not "finished"); the finished one is skipped.
-    monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"epochs": 1}})
+    monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"max_updates": 5}})
     again = api.run_benchmark(config, log=lambda line: None)
     assert again.skipped == report.completed and again.completed == [failed_id]
     assert set(again.scores["method"]) == {"cca", "cmgans"}

@@ -52,17 +52,16 @@ def trained() -> VAEAssociator:
 # ----------------------------------------------------------------------------- two phases
 def test_phase_two_trains_the_associators_through_frozen_vaes(monkeypatch):
     seen = {}
-    original = VAEAssociator._fit_cross
+    original = VAEAssociator._cross_phase
 
-    def spy(self, X, epoch_rows):
+    def spy(self, X, per_epoch):
         seen["vaes"], seen["associators"] = state(self.vaes_), state(self.associators_)
-        original(self, X, epoch_rows)
+        return original(self, X, per_epoch)
 
     with monkeypatch.context() as patch:  # build the networks only, to see what phase 1 changes
-        patch.setattr(VAEAssociator, "_fit_intra", lambda self, X: None)
-        patch.setattr(VAEAssociator, "_fit_cross", lambda self, X, epoch_rows: None)
+        patch.setattr(vae_assoc, "fit_phases", lambda method, phases: None)
         initial = fit()
-    monkeypatch.setattr(VAEAssociator, "_fit_cross", spy)
+    monkeypatch.setattr(VAEAssociator, "_cross_phase", spy)
     method = fit()
     assert not same_state(state(initial.vaes_), seen["vaes"])  # phase 1 trained the VAEs
     assert same_state(state(initial.associators_), seen["associators"])  # ... and nothing else
@@ -75,14 +74,16 @@ def test_phase_two_trains_the_associators_through_frozen_vaes(monkeypatch):
     assert not method.vaes_.training
 
 
-def test_history_runs_one_epoch_counter_across_both_phases():
-    history = fit(intra_epochs=3, cross_epochs=2).history_
-    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+def test_history_counts_updates_across_both_phases_and_epochs_within_each():
+    history = fit(intra_epochs=3, cross_epochs=2, eval_every=9).history_  # 600 rows, batches of 64: 9 per epoch
+    assert [(r["phase"], r["update"], r["epoch"]) for r in history] == [
+        ("vaes", 9, 1), ("vaes", 18, 2), ("vaes", 27, 3), ("associators", 36, 1), ("associators", 45, 2)]
     phase1 = {f"phase1_{w}_{m}" for w in ("recon", "kl", "loss") for m in ("a", "b")}
     phase2 = {f"phase2_{w}_{m}" for w in ("recon", "kl", "loss") for m in ("a_to_b", "b_to_a")}
-    assert all(set(r) == {"epoch"} | phase1 for r in history[:3])
-    assert all(set(r) == {"epoch"} | phase2 for r in history[3:])
-    values = [v for r in history for k, v in r.items() if k != "epoch"]
+    ids = {"phase", "update", "epoch"}
+    assert all(set(r) == ids | phase1 for r in history[:3])
+    assert all(set(r) == ids | phase2 for r in history[3:])
+    values = [v for r in history for k, v in r.items() if k not in ids]
     assert all(isinstance(v, float) and np.isfinite(v) for v in values)
     # loss = recon + 2 * lambda * KL with the default lambda 0.5
     assert history[0]["phase1_loss_a"] == pytest.approx(history[0]["phase1_recon_a"] + history[0]["phase1_kl_a"])
@@ -129,29 +130,37 @@ def test_translation_recovers_a_known_function_of_the_other_modality():
 
 # -------------------------------------------------------------------------------- unpaired
 def test_unpaired_rows_train_their_modality_vae_only_and_never_phase_two(monkeypatch):
-    rows = {}
-    original = vae_assoc.shuffled_batches
+    streams = []
+    original = vae_assoc.BatchStream
 
-    def spy(n_rows, n_updates, batch_size, generator):
-        batches = original(n_rows, n_updates, batch_size, generator)
-        assert all(int(idx.max()) < n_rows for idx in batches)
-        rows.setdefault(n_rows, []).append(len(batches))
-        return batches
+    class Spy(original):
+        def next(self):
+            batch = super().next()
+            assert int(batch.max()) < self.n
+            self.calls = getattr(self, "calls", 0) + 1
+            return batch
 
-    monkeypatch.setattr(vae_assoc, "shuffled_batches", spy)
+    def spy(n, batch_size, generator):
+        streams.append(Spy(n, batch_size, generator))
+        return streams[-1]
+
+    monkeypatch.setattr(vae_assoc, "BatchStream", spy)
     plain = fit(intra_epochs=1, cross_epochs=1)
-    assert rows == {600: [10, 10, 10, 10]}  # phase 1 a, b; phase 2 a->b, b->a: one pass of 64-row batches
-    rows.clear()
+    # phase 1 a, b; phase 2 a->b, b->a: one pass of 64-row batches (the last partial one dropped)
+    assert [(s.n, s.calls) for s in streams] == [(600, 9)] * 4
+    streams.clear()
     extra_a = UnpairedFeatures(a=EXTRA_A, b=np.empty((0, 12), np.float32))
     semi = fit(unpaired=extra_a, intra_epochs=1, cross_epochs=1)
-    # phase 1: a's VAE draws from 900 rows, b's from 600; phase 2 from the 600 pairs only, making
-    # as many updates as a phase-1 epoch over 900 rows (15 batches)
-    assert rows == {900: [15], 600: [10, 15, 15]}
+    # phase 1: a's VAE draws from 900 rows, b's from 600; an epoch is a pass over the 900 (14 batches),
+    # and phase 2 draws from the 600 pairs only, making as many updates as a phase-1 epoch
+    assert [(s.n, s.calls) for s in streams] == [(900, 14), (600, 14), (600, 14), (600, 14)]
+    # with a budget in updates, b's VAE is bit-identical: own data, own generator, same updates
+    plain, semi = fit(intra_updates=12, cross_updates=12), fit(unpaired=extra_a, intra_updates=12, cross_updates=12)
     assert not same_state(state(plain.vaes_["a"]), state(semi.vaes_["a"]))
-    assert same_state(state(plain.vaes_["b"]), state(semi.vaes_["b"]))  # own data, own generator
+    assert same_state(state(plain.vaes_["b"]), state(semi.vaes_["b"]))
     np.testing.assert_allclose(semi.mean_["a"], np.concatenate([TRAIN.a, EXTRA_A]).astype(np.float64).mean(0), rtol=1e-10)
     empty = UnpairedFeatures(a=np.empty((0, 20), np.float32), b=np.empty((0, 12), np.float32))
-    same = fit(unpaired=empty, intra_epochs=1, cross_epochs=1)
+    same = fit(unpaired=empty, intra_updates=12, cross_updates=12)
     np.testing.assert_array_equal(same.embed("a", TEST.a), plain.embed("a", TEST.a))
 
 
@@ -218,20 +227,21 @@ def test_bad_hyper_parameters_are_listed_in_one_message():
 
 
 def test_absurd_learning_rate_names_phase_one_and_the_epoch():
-    with pytest.raises(NonFiniteError, match=r"^vae-assoc: non-finite loss in phase 1 \(intra-modal VAE a\) at epoch 1"):
+    with pytest.raises(NonFiniteError, match=r"^vae-assoc: non-finite loss in phase vaes at update \d+ \(epoch 1\): phase1_"):
         fit(lr=1e6)
 
 
 def test_a_diverging_associator_names_phase_two_and_its_direction(monkeypatch):
-    original = VAEAssociator._fit_cross
+    original = VAEAssociator._cross_phase
 
-    def poison(self, X, epoch_rows):
+    def poison(self, X, per_epoch):
+        phase = original(self, X, per_epoch)
         with torch.no_grad():
             self.associators_["b->a"].net[-1].bias.fill_(float("nan"))
-        original(self, X, epoch_rows)
+        return phase
 
-    monkeypatch.setattr(VAEAssociator, "_fit_cross", poison)
-    with pytest.raises(NonFiniteError, match=r"phase 2 \(cross-modal associator b_to_a\) at epoch 1: phase2_recon"):
+    monkeypatch.setattr(VAEAssociator, "_cross_phase", poison)
+    with pytest.raises(NonFiniteError, match=r"phase associators at update 1 \(epoch 1\): phase2_recon_b_to_a became nan"):
         fit()
 
 
@@ -240,4 +250,5 @@ def test_registered_with_its_capabilities():
     assert cls is VAEAssociator
     assert cls.can_translate and cls.can_reconstruct and cls.uses_unpaired and not cls.shared_space
     assert (cls().hidden, cls().latent_dim, cls().lambda_int, cls().lambda_crs) == ((512, 256), 64, 0.5, 0.5)
-    assert cls.from_profile("smoke").intra_epochs == 2
+    assert cls.from_profile("smoke").intra_updates == 20 and cls.from_profile("smoke").model_selection
+    assert cls.from_profile("paper").intra_epochs == 100 and not cls.from_profile("paper").model_selection

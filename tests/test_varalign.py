@@ -13,13 +13,13 @@ from torch import nn
 from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
-from xmbench.eval.protocol import retrieval_scores, embed_test_split
+from xmbench.eval.protocol import retrieval_scores, embed_split
 from xmbench.methods import varalign
 from xmbench.methods.base import METHODS
 from xmbench.methods.varalign import VariationalAlignment, gaussian_kl, gaussian_w2
 
 TINY = {"hidden": (64, 32), "aligner_hidden": (32,), "latent_dim": 8, "batch_size": 64,
-        "vae_epochs": 3, "align_epochs": 3}
+        "vae_epochs": 3, "align_epochs": 3, "eval_every": 9}  # 600 pairs: 9 batches of 64 per epoch
 _ALL, TEST = planted_pairs(900, 200, 20, 12, 5, 0.5, seed=1)
 TRAIN = PairedSplit(_ALL.a[:600], _ALL.b[:600], _ALL.y_a[:600], _ALL.y_b[:600])
 EXTRA_A = _ALL.a[600:]  # more rows of modality a, their pairing withheld
@@ -86,8 +86,8 @@ def test_the_alignment_term_measures_the_chosen_divergence_and_training_reduces_
     other = "kl" if alignment == "wasserstein" else "wasserstein"
     assert calls[alignment] > 0 and calls[other] == 0  # phase 2 evaluates only the chosen one
     phase2 = method.history_[3:]
-    assert set(phase2[0]) == {"epoch"} | {f"phase2_{w}_{d}" for w in ("recon", alignment, "loss")
-                                          for d in ("a_to_b", "b_to_a")}
+    assert set(phase2[0]) == {"phase", "update", "epoch"} | {f"phase2_{w}_{d}" for w in ("recon", alignment, "loss")
+                                                             for d in ("a_to_b", "b_to_a")}
     for direction in ("a_to_b", "b_to_a"):
         curve = [r[f"phase2_{alignment}_{direction}"] for r in phase2]
         # measured over seeds 0-3: the last epoch's divergence is 0.25-0.71 of the first
@@ -124,13 +124,13 @@ def test_unknown_divergence_names_the_valid_ones():
 # ------------------------------------------------------------------ phases and decoders
 def test_phase_two_trains_the_aligners_through_frozen_vaes(monkeypatch):
     seen = {}
-    original = VariationalAlignment._fit_aligners
+    original = VariationalAlignment._align_phase
 
-    def spy(self, pairs, epoch_rows):
+    def spy(self, pairs, per_epoch):
         seen["single"], seen["multi"] = state(self.single_), state(self.multi_)
-        original(self, pairs, epoch_rows)
+        return original(self, pairs, per_epoch)
 
-    monkeypatch.setattr(VariationalAlignment, "_fit_aligners", spy)
+    monkeypatch.setattr(VariationalAlignment, "_align_phase", spy)
     method = fit()
     assert same_state(state(method.single_), seen["single"]) and same_state(state(method.multi_), seen["multi"])
     assert not any(p.requires_grad for p in [*method.single_.parameters(), *method.multi_.parameters()])
@@ -164,8 +164,9 @@ def test_translation_decodes_the_aligned_latent_with_the_single_modal_decoder():
 
 
 def test_unpaired_rows_train_only_their_single_modal_vae():
-    plain = fit(vae_epochs=1, align_epochs=1)
-    semi = fit(unpaired=UnpairedFeatures(a=EXTRA_A, b=np.empty((0, 12), np.float32)), vae_epochs=1, align_epochs=1)
+    budget = {"vae_updates": 12, "align_updates": 12}  # the same updates for every network
+    plain = fit(**budget)
+    semi = fit(unpaired=UnpairedFeatures(a=EXTRA_A, b=np.empty((0, 12), np.float32)), **budget)
     assert not same_state(state(plain.single_["a"]), state(semi.single_["a"]))
     assert same_state(state(plain.single_["b"]), state(semi.single_["b"]))  # own data, own generator
     np.testing.assert_allclose(semi.mean_["a"], np.concatenate([TRAIN.a, EXTRA_A]).astype(np.float64).mean(0), rtol=1e-10)
@@ -185,7 +186,7 @@ def test_same_seed_same_model_other_seed_differs_and_global_rng_untouched():
 
 # -------------------------------------------------------------------------------- learning
 def test_retrieval_in_each_task_space_is_far_above_chance(trained):
-    table = retrieval_scores(embed_test_split(trained, TEST), TEST, [str(c) for c in range(5)])
+    table = retrieval_scores(embed_split(trained, TEST), TEST, [str(c) for c in range(5)])
     overall = table[table["class"] == "all"].set_index("task")["value"]
     # 5 balanced classes: chance ~0.2; measured seeds 0-3: A->B 0.94-0.98, B->A+B 0.95-0.99, others 1.00
     assert (overall > 0.75).all() and len(overall) == 4
@@ -219,20 +220,21 @@ def test_bad_hyper_parameters_are_listed_in_one_message():
 
 
 def test_absurd_learning_rate_names_phase_one_and_the_epoch():
-    with pytest.raises(NonFiniteError, match=r"^varalign: non-finite loss in phase 1 \(VAE a\) at epoch 1"):
+    with pytest.raises(NonFiniteError, match=r"^varalign: non-finite loss in phase vaes at update \d+ \(epoch 1\): phase1_"):
         fit(lr=1e6)
 
 
 def test_a_diverging_aligner_names_phase_two_and_its_direction(monkeypatch):
-    original = VariationalAlignment._fit_aligners
+    original = VariationalAlignment._align_phase
 
-    def poison(self, pairs, epoch_rows):
+    def poison(self, pairs, per_epoch):
+        phase = original(self, pairs, per_epoch)
         with torch.no_grad():
             self.aligners_["b->a"].net[-1].bias.fill_(float("nan"))
-        original(self, pairs, epoch_rows)
+        return phase
 
-    monkeypatch.setattr(VariationalAlignment, "_fit_aligners", poison)
-    with pytest.raises(NonFiniteError, match=r"phase 2 \(aligner b_to_a\) at epoch 1: phase2_recon"):
+    monkeypatch.setattr(VariationalAlignment, "_align_phase", poison)
+    with pytest.raises(NonFiniteError, match=r"phase aligners at update 1 \(epoch 1\): phase2_recon_b_to_a became nan"):
         fit()
 
 
@@ -241,4 +243,5 @@ def test_registered_with_its_capabilities():
     assert cls is VariationalAlignment
     assert cls.can_translate and cls.can_reconstruct and cls.uses_unpaired and not cls.shared_space
     assert (cls().alignment, cls().latent_dim, cls().beta) == ("kl", 64, 1.0)
-    assert cls.from_profile("smoke").vae_epochs == 2
+    assert cls.from_profile("smoke").vae_updates == 20 and cls.from_profile("smoke").model_selection
+    assert cls.from_profile("paper").vae_epochs == 100 and not cls.from_profile("paper").model_selection

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from xmbench.data import DATASETS, LoadOptions
-from xmbench.data.fraction import check_fraction
+from xmbench.data.fraction import check_fraction, check_validation_fraction
 from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError
 from xmbench.eval.protocol import needs_recognizers
@@ -50,6 +50,8 @@ class RunConfig:
     allow_download: bool = False
     split_seed: int = 0
     keep_self: bool = False
+    validation_fraction: float = 0.1
+    model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -76,6 +78,21 @@ def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+SELECTION_CHOICES = ("auto", "on", "off")
+
+
+def resolve_model_selection(choice: str, profile: Profile, validation_fraction: float) -> bool:
+    """``auto``: on for ``smoke`` and ``quick``, off for ``paper`` (the papers train fixed schedules);
+    off without a validation split."""
+    if choice not in SELECTION_CHOICES:
+        raise XmbenchError(f"invalid model selection {choice!r}; valid: {', '.join(SELECTION_CHOICES)}")
+    if choice == "on" and validation_fraction == 0:
+        raise XmbenchError("model selection needs a validation split: --validation-fraction must be above 0")
+    if choice == "auto":
+        return profile is not Profile.PAPER and validation_fraction > 0
+    return choice == "on"
+
+
 def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunReport:
     """Load the dataset, build frozen features once, then fit, embed and score every
     method x paired fraction x seed."""
@@ -84,12 +101,15 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     methods = resolve_methods(config.methods)
     fractions = tuple(dict.fromkeys(check_fraction(f) for f in config.paired_fractions))
     profile = Profile.parse(config.profile)
+    validation_fraction = check_validation_fraction(config.validation_fraction)
+    selection = resolve_model_selection(config.model_selection, profile, validation_fraction)
     device = resolve_device(config.device)
     executor = make_executor(config.execution, config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
     store = ResultsStore(config.out)
     keys = [
-        RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction)
+        RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
+               validation_fraction, selection)
         for method in methods
         for fraction in fractions
         for seed in config.seeds

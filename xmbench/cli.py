@@ -76,6 +76,10 @@ def cli() -> None:
 @click.option("--download", is_flag=True, help="Allow torchvision to download missing datasets (needs internet).")
 @click.option("--split-seed", type=int, default=0, show_default=True)
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
+@click.option("--validation-fraction", type=float, default=0.1, show_default=True,
+              help="Fraction of the training pairs held out for model selection (0 to 0.5; 0: none).")
+@click.option("--model-selection", type=click.Choice(api.SELECTION_CHOICES), default="auto", show_default=True,
+              help="Keep the best validation state and stop early; auto: on for smoke and quick, off for paper.")
 @click.option("--executor", type=click.Choice(EXECUTORS.names()), default="local", show_default=True,
               help="Where runs execute: this process, or one Ray task per run (pip install 'xmbench[ray]').")
 @click.option("--address", default=None, help="With --executor ray: the cluster to join (e.g. auto, ray://head:10001); "
@@ -101,6 +105,8 @@ def run(**options: object) -> None:
         allow_download=options["download"],
         split_seed=options["split_seed"],
         keep_self=options["keep_self"],
+        validation_fraction=options["validation_fraction"],
+        model_selection=options["model_selection"],
         execution=ExecutionConfig(
             options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"]
         ),
@@ -115,10 +121,25 @@ def run(**options: object) -> None:
         _show(_one_setting(tables.synchronous_rate(report.scores)), "Synchronous rate of generated pairs (mean over seeds)")
         if not recognition.empty:
             _show(tables.recognition_ceiling(report.scores), "Classifier ceiling (real test data)")
-            _show(paper.paper_comparison(report.scores), "Paper vs xmbench")
+            _show(paper.paper_comparison(report.scores), "Paper vs xmbench (paper profile, or converged runs)")
+        training = _one_setting(tables.training_facts(report.scores))
+        _show(training, "Training (updates, the update kept, best validation mAP, converged; mean over seeds)")
+        _warn_about_budgets(config.profile, report.scores)
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
                            + "; ".join(f"{k}: {v}" for k, v in report.failed.items()))
+
+
+def _warn_about_budgets(profile: str, scores: pd.DataFrame) -> None:
+    """One line when the numbers above describe a budget more than a method."""
+    caveat = Profile.parse(profile).caveat
+    if caveat:
+        click.echo(f"\nnote: {caveat}; these numbers test the harness, they are not results", err=True)
+    verdicts = scores[(scores["task"] == "training") & (scores["metric"] == "converged")]
+    unconverged = sorted(verdicts.loc[verdicts["value"] == 0, "run_id"].unique())
+    if unconverged and not caveat:
+        click.echo(f"\nwarning: {len(unconverged)} run(s) did not converge (the budget ran out while validation "
+                   f"mAP was still improving): {', '.join(unconverged)}", err=True)
 
 
 def _one_setting(table: pd.DataFrame) -> pd.DataFrame:

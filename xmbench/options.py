@@ -35,6 +35,11 @@ class Profile(StrOption):
     QUICK = "quick"
     PAPER = "paper"
 
+    @property
+    def caveat(self) -> str:
+        """What every table and figure of this profile must say about its numbers ("" if nothing)."""
+        return "smoke: CI-sized, not converged" if self is Profile.SMOKE else ""
+
 
 class Modality(StrOption):
     """The two modalities of every dataset; each dataset names them (e.g. A = letter, B = colour)."""

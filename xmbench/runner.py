@@ -6,6 +6,7 @@ worker on another machine) can compute it; only the process that owns the result
 
 from __future__ import annotations
 
+import inspect
 import platform
 import subprocess
 import time
@@ -21,14 +22,16 @@ import torch
 
 import xmbench
 from xmbench.data import CrossModalData
-from xmbench.data.fraction import withhold_pairing
+from xmbench.data.fraction import carve_validation, fingerprint, withhold_pairing
 from xmbench.devices import describe_device
 from xmbench.errors import XmbenchError
-from xmbench.eval.protocol import score_method
+from xmbench.eval.protocol import score_method, validation_scorer
 from xmbench.eval.recognition import Recognizer
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet
 from xmbench.methods import METHODS
+from xmbench.methods.base import Validation
+from xmbench.methods.training import training_facts
 from xmbench.options import Modality
 from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
 from xmbench.results.store import ResultsStore
@@ -84,10 +87,16 @@ class RunOutcome:
 
 def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dict[str, Any] | None = None) -> RunOutcome:
     """Fit, embed and score one run; a method's failure becomes a failed outcome, never an exception.
-    ``execution`` (which executor, node, threads) goes into the manifest as it is."""
+    ``execution`` (which executor, node, threads) goes into the manifest as it is.
+
+    The method trains on the training pairs minus a validation split carved from them (from the
+    pairs that keep their pairing under ``--paired-fraction``); model selection scores it on that
+    split only. The test split is embedded and scored once, after ``fit`` has returned."""
     features = inputs.features
     method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
-    method = METHODS.get(key.method).from_profile(key.profile, seed=method_seed, device=str(device))
+    cls = METHODS.get(key.method)
+    selection = {"model_selection": key.model_selection} if "model_selection" in inspect.signature(cls).parameters else {}
+    method = cls.from_profile(key.profile, seed=method_seed, device=str(device), **selection)
     data = inputs.data_for(method)
     timings = dict(inputs.timings)
     manifest = _manifest(key, inputs, device, method) | {"execution": execution or {}}
@@ -101,16 +110,31 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         # the subset's seed leaves out the method: every method of a seed trains on the same pairs
         subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
         split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
+        # the validation split is drawn from the data's seed, never the method's (nor the run seed)
+        held = carve_validation(split.paired, key.validation_fraction,
+                                derive_seed(key.split_seed, key.dataset, key.pairing, "validation"))
         manifest["training_data"] = {
             "paired_fraction": key.paired_fraction,
-            "n_paired": len(split.paired),
+            "n_paired": len(held.train),
             "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
             "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
             "paired_subset_sha256": split.fingerprint,
+            "validation": {
+                "fraction": key.validation_fraction,
+                "n_pairs": 0 if held.validation is None else len(held.validation),
+                "pairs_sha256": fingerprint(split.paired_index[held.index]),  # rows of the training split
+            },
         }
+        validation = None if held.validation is None else Validation(
+            held.validation, validation_scorer(held.validation, data.class_names, keep_self=key.keep_self)
+        )
         started = time.perf_counter()
-        method.fit(split.paired, split.unpaired)
+        method.fit(held.train, split.unpaired, validation)
         timings["fit_s"] = time.perf_counter() - started
+        summaries = method.training_summary()
+        timings["validation_s"] = sum(summary.validation_s for summary in summaries)
+        manifest["training"] = {"model_selection": key.model_selection,
+                                "phases": [summary.as_dict() for summary in summaries]}
         started = time.perf_counter()
         scored, embeddings = score_method(
             method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous
@@ -125,6 +149,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     rows = [scored[["task", "class", "metric", "value"]]]
     extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in accuracy_by_modality(features)]
     extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
+    extras += [("training", ALL_CLASSES, name, value) for name, value in training_facts(summaries).items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
     scores = pd.concat(rows, ignore_index=True)
@@ -145,13 +170,15 @@ def accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
 
 
 def _training_table(method: Any) -> pd.DataFrame:
-    """Per-epoch training records in long form: epoch, metric, value."""
+    """The training curve in long form: phase, update, epoch, metric, value (losses per interval and
+    validation scores)."""
     log = method.training_log()
     if not log:
         return pd.DataFrame()
     wide = pd.DataFrame(log)
-    long = wide.melt(id_vars="epoch", var_name="metric", value_name="value")
-    return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some epochs only (phases)
+    ids = [column for column in ("phase", "update", "epoch") if column in wide]
+    long = wide.melt(id_vars=ids, var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some records only
 
 
 def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any) -> dict:

@@ -1,4 +1,5 @@
-"""Withholding the pairing of part of the training data (``--paired-fraction``)."""
+"""What a run trains on: withholding the pairing of part of the training data
+(``--paired-fraction``) and carving the validation split out of the pairs (``--validation-fraction``)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,19 @@ class WithheldPairing:
 
     @property
     def fingerprint(self) -> str:
-        """A short hash of ``paired_index``: equal for every method that saw the same pairs."""
-        return hashlib.sha256(np.ascontiguousarray(self.paired_index, dtype=np.int64).tobytes()).hexdigest()[:16]
+        return fingerprint(self.paired_index)
+
+
+def check_validation_fraction(fraction: float) -> float:
+    fraction = float(fraction)
+    if not 0 <= fraction <= 0.5:
+        raise XmbenchError(f"validation fraction must lie in [0, 0.5], got {fraction:g}")
+    return fraction
+
+
+def fingerprint(index: np.ndarray) -> str:
+    """A short hash of row indices: equal for every method that saw the same rows."""
+    return hashlib.sha256(np.ascontiguousarray(index, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
 def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> WithheldPairing:
@@ -53,6 +65,43 @@ def withhold_pairing(train: PairedSplit, fraction: float, seed: int) -> Withheld
     except ValueError as error:  # sklearn: fewer pairs than classes, or a class with one member
         raise XmbenchError(f"paired fraction {fraction:g} of {len(train)} training pairs: {error}") from None
     paired = np.sort(paired)
-    subset = PairedSplit(train.a[paired], train.b[paired], train.y_a[paired], train.y_b[paired])
+    subset = _rows(train, paired)
     unpaired = UnpairedFeatures(train.a[rng.permutation(rest)], train.b[rng.permutation(rest)])
     return WithheldPairing(subset, unpaired, paired)
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Training pairs split into the pairs a method trains on and the validation pairs that model
+    selection scores (``index``: sorted rows of the given pairs that went to validation)."""
+
+    train: PairedSplit
+    validation: PairedSplit | None
+    index: np.ndarray
+
+
+def carve_validation(pairs: PairedSplit, fraction: float, seed: int) -> ValidationSplit:
+    """Hold out a class-stratified ``fraction`` of ``pairs`` (by the A label) for validation, at
+    least one pair per class, drawn with ``seed`` alone (the harness derives it from the data, never
+    from the method, so every method of a run is selected on the same pairs). ``fraction`` 0 keeps
+    every pair for training and gives no validation split."""
+    fraction = check_validation_fraction(fraction)
+    if fraction == 0:
+        return ValidationSplit(pairs, None, np.arange(0))
+    n_classes = len(np.unique(pairs.y_a))
+    size = max(int(np.ceil(fraction * len(pairs))), n_classes)
+    try:
+        train, held = train_test_split(
+            np.arange(len(pairs)), test_size=size, stratify=pairs.y_a,
+            random_state=int(np.random.default_rng(seed).integers(2**32)),
+        )
+    except ValueError as error:  # sklearn: a class with one pair, or too few pairs left to train on
+        raise XmbenchError(
+            f"validation fraction {fraction:g} of {len(pairs)} training pairs ({n_classes} classes): {error}"
+        ) from None
+    train, held = np.sort(train), np.sort(held)
+    return ValidationSplit(_rows(pairs, train), _rows(pairs, held), held)
+
+
+def _rows(pairs: PairedSplit, index: np.ndarray) -> PairedSplit:
+    return PairedSplit(pairs.a[index], pairs.b[index], pairs.y_a[index], pairs.y_b[index])

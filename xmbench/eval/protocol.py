@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from xmbench.data.base import PairedSplit
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
-from xmbench.eval.retrieval import Task, evaluate_retrieval
+from xmbench.eval.retrieval import OVERALL, Task, evaluate_retrieval
 from xmbench.eval.synchrony import synchronous_rate
 from xmbench.options import Modality
 
@@ -19,9 +19,9 @@ def embedding_key(modality: Modality, space: Modality | None) -> str:
     return modality.value if space is None else f"{modality.value}@{space.value}"
 
 
-def embed_test_split(method, test: PairedSplit) -> dict[str, np.ndarray]:
-    """Every test embedding retrieval needs: one per modality for shared-space methods, one per
-    modality and latent space otherwise (see ``embedding_key``)."""
+def embed_split(method, test: PairedSplit) -> dict[str, np.ndarray]:
+    """Every embedding retrieval on a split needs: one per modality for shared-space methods, one
+    per modality and latent space otherwise (see ``embedding_key``)."""
     spaces = [None] if method.shared_space else list(Modality)
     return {
         embedding_key(m, space): method.embed(m, test.x(m)) if space is None else method.embed_in(space, m, test.x(m))
@@ -33,7 +33,7 @@ def embed_test_split(method, test: PairedSplit) -> dict[str, np.ndarray]:
 def retrieval_scores(
     embeddings: dict[str, np.ndarray], test: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False
 ) -> pd.DataFrame:
-    """The four retrieval tasks from ``embed_test_split``. Shared-space methods are scored in their one
+    """The four retrieval tasks from ``embed_split``. Shared-space methods are scored in their one
     space; methods with one latent space per modality per ``Task.space`` (bi-modal in the gallery's
     space, all-modal in the query's)."""
     shared = "a" in embeddings
@@ -61,7 +61,7 @@ def score_method(
     """Long table (task, class, metric, value, n_queries) of every metric that applies to ``method``,
     and the test embeddings retrieval was scored on. ``synchronous_pairs``: (n, seed) of the pairs
     the synchronous rate is measured on, for methods that generate pairs."""
-    embeddings = embed_test_split(method, test)
+    embeddings = embed_split(method, test)
     frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
@@ -71,6 +71,21 @@ def score_method(
     table = pd.concat(frames, ignore_index=True)
     table["n_queries"] = table["n_queries"].astype(np.int64)
     return table, embeddings
+
+
+def validation_scorer(
+    split: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False
+) -> Callable[[object], dict[str, float]]:
+    """Model selection's score of a method's current state: each retrieval task's mAP on the
+    validation ``split``, by the code that scores the test split (``embed_split``,
+    ``retrieval_scores``), so selection and final scores mean the same thing."""
+
+    def score(method) -> dict[str, float]:
+        table = retrieval_scores(embed_split(method, split), split, class_names, keep_self=keep_self)
+        overall = table[table["class"] == OVERALL]
+        return dict(zip(overall["task"], overall["value"].astype(float), strict=True))
+
+    return score
 
 
 def needs_recognizers(methods: Sequence[type]) -> bool:

@@ -44,6 +44,8 @@ class Task(StrOption):
         return self.query if self.all_modal else self.query.other
 
 
+OVERALL = "all"  # the class column of a task's row over all its queries
+
 # Unit vectors are rounded to integers * 2**-QUANT_BITS. A rounded row has integer norm at most
 # 2**26 + sqrt(d)/2, so by Cauchy-Schwarz every partial sum of a dot product is an integer below
 # 2**53 (for any d < 1e15): the float64 matmul is EXACT whatever the BLAS kernel, blocking, threads
@@ -141,7 +143,7 @@ def retrieval_ap(
 
 def _summary_rows(task: Task, ap: np.ndarray, labels: np.ndarray, class_names: list[str]) -> list[dict]:
     """One "all" row and one row per class present among the queries; NaN APs (skipped) are left out."""
-    groups = [("all", np.ones(len(ap), bool))] + [(class_names[c], labels == c) for c in np.unique(labels)]
+    groups = [(OVERALL, np.ones(len(ap), bool))] + [(class_names[c], labels == c) for c in np.unique(labels)]
     rows = []
     for name, mask in groups:
         scored = ap[mask & ~np.isnan(ap)]

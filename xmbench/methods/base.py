@@ -7,13 +7,16 @@ implement ``translate`` (and ``reconstruct`` when they can regenerate a modality
 Methods with one latent space per modality (``shared_space = False``) implement ``embed_in`` so
 retrieval can compare items in one of those spaces. Methods that can learn from training samples
 whose pairing was withheld (``--paired-fraction``) set ``uses_unpaired``. Methods never score
-themselves: ``xmbench.eval`` does that.
+themselves: ``xmbench.eval`` does that, also for model selection, where ``fit`` gets the harness's
+scorer of a validation split (``validation``) and a method calls it through ``_validate``.
 """
 
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +29,16 @@ from xmbench.registry import Registry
 
 class NotFittedError(XmbenchError):
     """``embed`` or ``translate`` was called before ``fit``."""
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What ``fit`` may use for model selection: validation pairs carved from the training pairs
+    (never test items) and the harness's scorer of a method's current state on them (retrieval
+    task -> mAP, computed by ``xmbench.eval`` as on the test split)."""
+
+    split: PairedSplit
+    scorer: Callable[[CrossModalMethod], dict[str, float]]
 
 
 class CrossModalMethod(ABC):
@@ -46,6 +59,8 @@ class CrossModalMethod(ABC):
     uses_unpaired: ClassVar[bool] = False
     can_generate_pairs: ClassVar[bool] = False  # generate_pairs(n, seed): pairs from shared noise
     input_kind: ClassVar[str] = "features"  # or "images": raw (n, C, H, W) inputs instead of features
+    _validation: Validation | None = None  # set only while fit runs
+    _validating: bool = False  # embed may run before fit ends: the validation scorer is calling
 
     @classmethod
     def from_profile(cls, profile: Profile | str, **overrides: Any) -> CrossModalMethod:
@@ -63,9 +78,13 @@ class CrossModalMethod(ABC):
             if name != "self" and signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
         }
 
-    def fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> CrossModalMethod:
+    def fit(
+        self, train: PairedSplit, unpaired: UnpairedFeatures | None = None, validation: Validation | None = None
+    ) -> CrossModalMethod:
         """Learn the common space from paired training features (and, for methods that use them,
-        unpaired ones); returns self."""
+        unpaired ones); returns self. With ``validation`` (pairs carved from the training data,
+        never the test split) trained methods record a validation curve and, with
+        ``model_selection``, keep the best state; closed-form methods choose their components."""
         check_features("a", train.a)
         check_features("b", train.b)
         if len(train) < 2:
@@ -74,12 +93,49 @@ class CrossModalMethod(ABC):
         if unpaired is not None:
             for modality in Modality:
                 self._check_width(modality, unpaired.x(modality), allow_empty=True)
-        if self.uses_unpaired:
-            self._fit(train, unpaired)
-        else:
-            self._fit(train)
+        if validation is not None:
+            for modality in Modality:
+                self._check_width(modality, validation.split.x(modality))
+        self.fitted_ = False
+        self._validation = validation
+        try:
+            if self.uses_unpaired:
+                self._fit(train, unpaired)
+            else:
+                self._fit(train)
+        finally:
+            self._validation = None
         self.fitted_ = True
         return self
+
+    def _validate(self) -> tuple[float, dict[str, float]]:
+        """The selection score of the current state, the mean of the validation mAPs of the
+        retrieval tasks, and the details recorded in the training curve: that mean (``val_map``)
+        and each task's mAP (``val_map_<task>``). Only while ``fit`` runs with a ``validation``."""
+        if self._validation is None:
+            raise XmbenchError(f"{self.name}: no validation split was given to fit")
+        self._forget_outputs()
+        self._validating = True
+        try:
+            maps = self._validation.scorer(self)
+        finally:
+            self._validating = False
+            self._forget_outputs()
+        score = float(np.mean(list(maps.values())))
+        return score, {"val_map": score, **{f"val_map_{task}": value for task, value in maps.items()}}
+
+    @property
+    def validating(self) -> bool:
+        """True while ``fit`` has a validation split and scorer."""
+        return self._validation is not None
+
+    @property
+    def validation_split(self) -> PairedSplit | None:
+        """The validation pairs while ``fit`` runs with them (for a phase scored on its own loss)."""
+        return None if self._validation is None else self._validation.split
+
+    def _forget_outputs(self) -> None:
+        """Drop anything remembered about earlier outputs (the weights are about to change or just did)."""
 
     def embed(self, modality: Modality | str, X: np.ndarray) -> np.ndarray:
         """Map features of ``modality`` into the common space: (n, d_modality) -> (n, d_common)."""
@@ -129,6 +185,11 @@ class CrossModalMethod(ABC):
         """Facts about the fitted model worth a results row (e.g. an approximation's rank)."""
         return {}
 
+    def training_summary(self) -> list[Any]:
+        """One ``training.PhaseSummary`` per training phase (updates, selection, convergence); empty
+        for closed-form methods."""
+        return list(getattr(self, "phases_", []))
+
     @abstractmethod
     def _fit(self, train: PairedSplit) -> None:
         """Train on the pairs; methods with ``uses_unpaired`` take ``(train, unpaired)`` instead."""
@@ -146,7 +207,7 @@ class CrossModalMethod(ABC):
         raise NotImplementedError
 
     def _check_input(self, modality: Modality | str, X: np.ndarray) -> Modality:
-        if not getattr(self, "fitted_", False):
+        if not (getattr(self, "fitted_", False) or self._validating):
             raise NotFittedError(f"method {self.name!r} is not fitted yet; call fit first")
         modality = Modality.parse(modality)
         self._check_width(modality, X)

@@ -14,18 +14,27 @@ import torch
 import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit
-from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
 from xmbench.methods.cmgans_nets import (
     MODALITIES,
     OTHER,
-    BatchStream,
     Discriminators,
-    EpochLosses,
     Generators,
     MismatchSampler,
     generator_inter_inputs,
     inter_discriminator_terms,
+)
+from xmbench.methods.training import (
+    SCHEDULE_DOC,
+    BatchStream,
+    Phase,
+    adam,
+    budget,
+    fit_phases,
+    mean_losses,
+    schedule_problems,
+    validation_score,
 )
 from xmbench.options import Modality, Profile
 from xmbench.seeding import seeded_init, torch_generator
@@ -105,8 +114,8 @@ class CMGANs(CrossModalMethod):
     can_translate: ClassVar[bool] = True
     can_reconstruct: ClassVar[bool] = True
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
-        Profile.SMOKE: {"epochs": 2},
-        Profile.QUICK: {"epochs": 15},
+        Profile.SMOKE: {"max_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True},
+        Profile.QUICK: {"max_updates": 1000, "eval_every": 20, "patience": 3, "model_selection": True},
         Profile.PAPER: {},
     }
 
@@ -117,6 +126,10 @@ class CMGANs(CrossModalMethod):
         inter_hidden: int = 512,
         batch_size: int = 128,
         epochs: int = 500,
+        max_updates: int | None = None,
+        model_selection: bool = False,
+        eval_every: int = 50,
+        patience: int = 10,
         k_generator: int = 5,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.9, 0.999),
@@ -139,6 +152,10 @@ class CMGANs(CrossModalMethod):
         self.inter_hidden = inter_hidden
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_updates = max_updates
+        self.model_selection = model_selection
+        self.eval_every = eval_every
+        self.patience = patience
         self.k_generator = k_generator
         self.lr = lr
         self.betas = betas
@@ -161,9 +178,10 @@ class CMGANs(CrossModalMethod):
     def _check_params(self) -> None:
         problems = [
             f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("hidden", "inter_hidden", "batch_size", "epochs", "k_generator")
+            for name in ("hidden", "inter_hidden", "batch_size", "k_generator")
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1
         ]
+        problems += schedule_problems(self, ("epochs", "max_updates"))
         if not self.lr > 0:
             problems.append(f"lr must be positive, got {self.lr!r}")
         if self.classifier not in CLASSIFIER_CHOICES:
@@ -210,31 +228,27 @@ class CMGANs(CrossModalMethod):
             ).to(device)
         generator = torch_generator(self.seed, device)
         samplers = {m: MismatchSampler(Y[m], m, self.name) for m in MODALITIES} if self.inter else {}
-        g_opt = torch.optim.Adam(self.generators_.parameters(), lr=self.lr, betas=self.betas)
+        g_opt = adam(self.generators_.parameters(), self.lr, self.betas)
         d_params = list(self.discriminators_.parameters())
-        d_opt = torch.optim.Adam(d_params, lr=self.lr, betas=self.betas) if d_params else None
-        batch = min(self.batch_size, n)
-        g_stream = BatchStream(n, batch, generator, device)
-        self.generators_.train()
-        self.discriminators_.train()
-        self.history_: list[dict[str, float]] = []
-        for epoch in range(1, self.epochs + 1):
-            losses = EpochLosses()
-            perm = torch.randperm(n, generator=generator, device=device)
-            n_iter = n // batch
-            for it in range(n_iter):
-                if d_opt is not None:
-                    idx = perm[it * batch : (it + 1) * batch]
-                    losses.add(self._discriminator_step(X, Y, idx, samplers, generator, d_opt))
-                for p in d_params:
-                    p.requires_grad_(False)
-                for _ in range(self.k_generator):
-                    losses.add(self._generator_step(X, Y, g_stream.next(), g_opt))
-                for p in d_params:
-                    p.requires_grad_(True)
-            self.history_.append(self._epoch_record(epoch, losses))
-        self.generators_.eval()
-        self.discriminators_.eval()
+        d_opt = adam(d_params, self.lr, self.betas) if d_params else None
+        d_stream, g_stream = BatchStream(n, self.batch_size, generator), BatchStream(n, self.batch_size, generator)
+
+        def step(update: int) -> dict[str, torch.Tensor]:
+            """One iteration of Algorithm 1: a discriminator update, then K generator updates."""
+            losses = {}
+            if d_opt is not None:
+                losses = self._discriminator_step(X, Y, d_stream.next(), samplers, generator, d_opt)
+            for p in d_params:
+                p.requires_grad_(False)
+            losses |= mean_losses([self._generator_step(X, Y, g_stream.next(), g_opt) for _ in range(self.k_generator)])
+            for p in d_params:
+                p.requires_grad_(True)
+            return losses
+
+        networks = torch.nn.ModuleDict({"generators": self.generators_, "discriminators": self.discriminators_})
+        per_epoch = d_stream.per_pass
+        fit_phases(self, [Phase("train", step, networks, budget(self.epochs, self.max_updates, per_epoch), per_epoch,
+                                validation_score(self))])
 
     def _discriminator_step(
         self,
@@ -266,7 +280,7 @@ class CMGANs(CrossModalMethod):
         d_opt.zero_grad(set_to_none=True)
         total.backward()
         d_opt.step()
-        return {"d_loss": total.detach(), **{k: v.detach() for k, v in losses.items()}}
+        return {**{k: v.detach() for k, v in losses.items()}, "d_loss": total.detach()}
 
     def _generator_step(
         self,
@@ -303,21 +317,7 @@ class CMGANs(CrossModalMethod):
         g_opt.zero_grad(set_to_none=True)
         total.backward()
         g_opt.step()
-        return {"g_loss": total.detach(), **{k: v.detach() for k, v in losses.items()}}
-
-    def _epoch_record(self, epoch: int, losses: EpochLosses) -> dict[str, float]:
-        """The epoch's mean losses; raises naming the loss that went non-finite first."""
-        means, first_bad = losses.read()
-        # earliest update first; at the same update a component before the d_loss/g_loss totals
-        bad = sorted((first_bad[k], k in ("d_loss", "g_loss"), k) for k in means if not np.isfinite(means[k]))
-        if bad:
-            (update, _, key), rest = bad[0], [k for *_, k in bad[1:]]
-            also = f"; by the end of the epoch also {', '.join(rest)}" if rest else ""
-            raise NonFiniteError(
-                f"{self.name}: non-finite loss at epoch {epoch}: {key} became {means[key]} "
-                f"at update {int(update)} of the epoch{also} (training diverged)"
-            )
-        return {"epoch": epoch, **means}
+        return {**{k: v.detach() for k, v in losses.items()}, "g_loss": total.detach()}
 
     # ------------------------------------------------------------------------- embed / translate
     def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray:

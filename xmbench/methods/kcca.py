@@ -35,8 +35,8 @@ class KCCA(CCA):
     same shrinkage. The rank actually used is recorded in the results (``nystroem_rank``).
 
     Args:
-        n_components, shrinkage: as for ``cca`` (default shrinkage 0.1: an RBF feature space
-            can correlate any two views perfectly without it).
+        n_components, shrinkage, model_selection: as for ``cca`` (default shrinkage 0.1: an RBF
+            feature space can correlate any two views perfectly without it).
         rank: number of Nystroem components per view (capped at the number of training pairs).
         kernel: "rbf" (default) or any scikit-learn kernel name, e.g. "linear" for testing.
         gamma: RBF width; None uses the median heuristic per view on the training data.
@@ -52,10 +52,12 @@ class KCCA(CCA):
         rank: int = 1000,
         kernel: str = "rbf",
         gamma: float | None = None,
+        model_selection: bool = False,
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
-        super().__init__(n_components=n_components, shrinkage=shrinkage, seed=seed, device=device)
+        super().__init__(n_components=n_components, shrinkage=shrinkage, model_selection=model_selection, seed=seed,
+                         device=device)
         self.rank = rank
         self.kernel = kernel
         self.gamma = gamma

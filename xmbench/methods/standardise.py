@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
+from xmbench.methods.training import positive_int
 from xmbench.methods.vae_assoc_nets import MODALITIES
 
 MIN_STD = 1e-6  # a feature whose training std is below this is constant: centred, not scaled
@@ -36,10 +37,6 @@ class StandardisedFeatures:
 
     def _from_model(self, m: str, Z: torch.Tensor) -> np.ndarray:
         return (Z.cpu().numpy().astype(np.float64) * self.std_[m] + self.mean_[m]).astype(np.float32)
-
-
-def positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def shape_problems(method: object, integers: Iterable[str], widths: Iterable[str]) -> list[str]:

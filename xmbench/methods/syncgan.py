@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod, NotFittedError
-from xmbench.methods.cmgans_nets import EpochLosses
 from xmbench.methods.syncgan_nets import (
     MODALITIES,
     OTHER,
@@ -29,7 +28,7 @@ from xmbench.methods.syncgan_nets import (
     real_sync_batch,
 )
 from xmbench.methods.standardise import MIN_STD, positive_int
-from xmbench.methods.vae_assoc_nets import shuffled_batches
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -107,8 +106,10 @@ class SyncGAN(CrossModalMethod):
     can_generate_pairs: ClassVar[bool] = True
     input_kind: ClassVar[str] = "features"
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
-        Profile.SMOKE: {"epochs": 2, "recovery_steps": 20},
-        Profile.QUICK: {"epochs": 50, "recovery_steps": 200},
+        Profile.SMOKE: {"max_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True,
+                        "recovery_steps": 20},
+        Profile.QUICK: {"max_updates": 3000, "eval_every": 200, "patience": 2, "model_selection": True,
+                        "recovery_steps": 200},
         Profile.PAPER: {},
     }
 
@@ -121,6 +122,10 @@ class SyncGAN(CrossModalMethod):
         leaky_slope: float = 0.2,
         batch_size: int = 128,
         epochs: int = 150,
+        max_updates: int | None = None,
+        model_selection: bool = False,
+        eval_every: int = 50,
+        patience: int = 10,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         adversarial_weight: float = 1.0,
@@ -138,6 +143,10 @@ class SyncGAN(CrossModalMethod):
         self.leaky_slope = leaky_slope
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_updates = max_updates
+        self.model_selection = model_selection
+        self.eval_every = eval_every
+        self.patience = patience
         self.lr = lr
         self.betas = betas
         self.adversarial_weight = adversarial_weight
@@ -187,9 +196,10 @@ class SyncGAN(CrossModalMethod):
     def _check_params(self) -> None:
         problems = [
             f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("latent_dim", "batch_size", "epochs", "recovery_steps", "recovery_batch")
+            for name in ("latent_dim", "batch_size", "recovery_steps", "recovery_batch")
             if not positive_int(getattr(self, name))
         ]
+        problems += schedule_problems(self, ("epochs", "max_updates"))
         problems += self._architecture_problems()
         for name in ("lr", "recovery_lr"):
             if not getattr(self, name) > 0:
@@ -219,29 +229,32 @@ class SyncGAN(CrossModalMethod):
         self._fit_scaling(rows)
         X = {m: self._to_model(m, rows[m]) for m in MODALITIES}  # the first len(train) rows are the pairs
         self.networks_ = self._init_networks({m: tuple(X[m].shape[1:]) for m in MODALITIES})
-        self.history_: list[dict[str, float]] = []
         self._train(X, len(train))
         self.networks_.requires_grad_(False).eval()
 
     def _train(self, X: dict[str, torch.Tensor], n_pairs: int) -> None:
-        nets = self.networks_.train()
+        nets = self.networks_
         generator = torch_generator(derive_seed(self.seed, self.name, "train"), torch.device(self.device))
         optimizers = {
-            part: torch.optim.Adam(getattr(nets, part).parameters(), lr=self.lr, betas=self.betas)
+            part: adam(getattr(nets, part).parameters(), self.lr, self.betas)
             for part in ("discriminators", "synchronizer", "generators")
         }
-        n_rows = {m: len(X[m]) for m in MODALITIES}
-        n_iter = -(-max(n_rows.values()) // self.batch_size)
-        for epoch in range(1, self.epochs + 1):
-            losses = EpochLosses()
-            batches = {m: shuffled_batches(n_rows[m], n_iter, min(self.batch_size, n_rows[m]), generator) for m in MODALITIES}
-            pairs = shuffled_batches(n_pairs, n_iter, min(self.batch_size, n_pairs), generator)
-            for it in range(n_iter):
-                real = {m: X[m][batches[m][it]] for m in MODALITIES}
-                losses.add(self._discriminator_step(real, generator, optimizers["discriminators"]))
-                losses.add(self._synchronizer_step(X, pairs[it], n_pairs, generator, optimizers["synchronizer"]))
-                losses.add(self._generator_step(generator, optimizers["generators"]))
-            self.history_.append(self._epoch_record(epoch, losses))
+        rows = {m: BatchStream(len(X[m]), self.batch_size, generator) for m in MODALITIES}
+        pairs = BatchStream(n_pairs, self.batch_size, generator)
+
+        def step(update: int) -> dict[str, torch.Tensor]:
+            """One iteration of Algorithm 1: D_a and D_b, then S on real pairs, then both generators."""
+            real = {m: X[m][rows[m].next()] for m in MODALITIES}
+            losses = self._discriminator_step(real, generator, optimizers["discriminators"])
+            losses |= self._synchronizer_step(X, pairs.next(), n_pairs, generator, optimizers["synchronizer"])
+            return losses | self._generator_step(generator, optimizers["generators"])
+
+        per_epoch = max(stream.per_pass for stream in rows.values())
+        fit_phases(self, [Phase("train", step, nets, budget(self.epochs, self.max_updates, per_epoch), per_epoch,
+                                validation_score(self))])
+
+    def _forget_outputs(self) -> None:
+        self.recovered_ = {}
 
     def _noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
@@ -297,20 +310,7 @@ class SyncGAN(CrossModalMethod):
         optimizer.step()
         for module in judges:
             module.requires_grad_(True)
-        return {"g_loss": total.detach(), **{k: v.detach() for k, v in losses.items()}}
-
-    def _epoch_record(self, epoch: int, losses: EpochLosses) -> dict[str, float]:
-        """The epoch's mean losses; raises naming the loss that went non-finite first."""
-        means, first_bad = losses.read()
-        bad = sorted((first_bad[k], k == "g_loss", k) for k in means if not np.isfinite(means[k]))
-        if bad:
-            (update, _, key), rest = bad[0], [k for *_, k in bad[1:]]
-            also = f"; by the end of the epoch also {', '.join(rest)}" if rest else ""
-            raise NonFiniteError(
-                f"{self.name}: non-finite loss at epoch {epoch}: {key} became {means[key]} "
-                f"at update {int(update)} of the epoch{also} (training diverged; try a lower lr)"
-            )
-        return {"epoch": epoch, **means}
+        return {**{k: v.detach() for k, v in losses.items()}, "g_loss": total.detach()}
 
     # ------------------------------------------------------------- recovery / embed / translate
     def _initial_latents(self, m: str, n: int) -> torch.Tensor:

@@ -43,8 +43,10 @@ class SyncGANImage(SyncGAN):
     name: ClassVar[str] = "syncgan-image"
     input_kind: ClassVar[str] = "images"
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
-        Profile.SMOKE: {"epochs": 1, "recovery_steps": 20},
-        Profile.QUICK: {"epochs": 3, "recovery_steps": 100},
+        Profile.SMOKE: {"max_updates": 4, "eval_every": 2, "patience": 2, "model_selection": True,
+                        "recovery_steps": 20},
+        Profile.QUICK: {"max_updates": 300, "eval_every": 50, "patience": 2, "model_selection": True,
+                        "recovery_steps": 50},
         Profile.PAPER: {},
     }
 
@@ -57,6 +59,10 @@ class SyncGANImage(SyncGAN):
         leaky_slope: float = 0.2,
         batch_size: int = 64,
         epochs: int = 25,
+        max_updates: int | None = None,
+        model_selection: bool = False,
+        eval_every: int = 50,
+        patience: int = 10,
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         adversarial_weight: float = 1.0,
@@ -74,6 +80,10 @@ class SyncGANImage(SyncGAN):
         self.leaky_slope = leaky_slope
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_updates = max_updates
+        self.model_selection = model_selection
+        self.eval_every = eval_every
+        self.patience = patience
         self.lr = lr
         self.betas = betas
         self.adversarial_weight = adversarial_weight

@@ -4,29 +4,30 @@ auto-encoder with distributed latent spaces and associators", Sec. 3.3, Eq. 6-7)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
 from xmbench.methods.standardise import StandardisedFeatures, positive_int, shape_problems
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample, shuffled_batches
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
+from xmbench.methods.vae_assoc_nets import (
+    MODALITIES,
+    OTHER,
+    VAE,
+    GaussianMLP,
+    NetworkJob,
+    jobs_step,
+    jobs_validation,
+    loss_terms,
+    sample,
+)
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
-
-
-class _Job(NamedTuple):
-    """One network trained in a phase: its rows, the loss terms of a batch, its optimiser and RNG."""
-
-    n_rows: int
-    n_updates: int  # per epoch; batches cycle through reshuffled passes over the rows
-    terms: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator
 
 
 def _direction(source: str, target: str) -> str:
@@ -89,8 +90,9 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     shared_space: ClassVar[bool] = False
     uses_unpaired: ClassVar[bool] = True
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
-        Profile.SMOKE: {"intra_epochs": 2, "cross_epochs": 2},
-        Profile.QUICK: {"intra_epochs": 20, "cross_epochs": 20},
+        Profile.SMOKE: {"intra_updates": 20, "cross_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True},
+        Profile.QUICK: {"intra_updates": 3000, "cross_updates": 3000, "eval_every": 50, "patience": 3,
+                        "model_selection": True},
         Profile.PAPER: {"intra_epochs": 100, "cross_epochs": 100},
     }
 
@@ -107,6 +109,11 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
         batch_size: int = 128,
         intra_epochs: int = 100,
         cross_epochs: int = 100,
+        intra_updates: int | None = None,
+        cross_updates: int | None = None,
+        model_selection: bool = False,
+        eval_every: int = 50,
+        patience: int = 10,
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -120,12 +127,18 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
         self.batch_size = batch_size
         self.intra_epochs = intra_epochs
         self.cross_epochs = cross_epochs
+        self.intra_updates = intra_updates
+        self.cross_updates = cross_updates
+        self.model_selection = model_selection
+        self.eval_every = eval_every
+        self.patience = patience
         self.seed = seed
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        problems = shape_problems(self, ("latent_dim", "batch_size", "intra_epochs", "cross_epochs"), ("hidden", "associator_hidden"))
+        problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "associator_hidden"))
+        problems += schedule_problems(self, ("intra_epochs", "intra_updates"), ("cross_epochs", "cross_updates"))
         if self.latent_dim_b is not None and not positive_int(self.latent_dim_b):
             problems.append(f"latent_dim_b must be None or a positive integer, got {self.latent_dim_b!r}")
         for name in ("lambda_int", "lambda_crs"):
@@ -148,35 +161,44 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
                  for m in MODALITIES}
             ).to(device)
             self.vaes_.to(device)
-        self.history_: list[dict[str, float]] = []
-        self._fit_intra({m: self._to_model(m, rows[m]) for m in MODALITIES})
-        self._fit_cross({m: self._to_model(m, train.x(m)) for m in MODALITIES}, max(map(len, rows.values())))
-        self.associators_.eval()
+        everything = {m: self._to_model(m, rows[m]) for m in MODALITIES}
+        pairs = {m: self._to_model(m, train.x(m)) for m in MODALITIES}
+        held_out = self.validation_split
+        val = None if held_out is None else {m: self._to_model(m, held_out.x(m)) for m in MODALITIES}
+        intra = self._intra_phase(everything, val)
+        fit_phases(self, [intra, lambda: self._cross_phase(pairs, intra.updates_per_epoch)])
+        self.associators_.requires_grad_(False)
 
-    def _fit_intra(self, X: dict[str, torch.Tensor]) -> None:
-        """Phase 1: each VAE on all rows of its modality; then freeze both."""
-        jobs = {}
+    def _intra_phase(self, X: dict[str, torch.Tensor], val: dict[str, torch.Tensor] | None) -> Phase:
+        """Phase 1: each VAE on all rows of its modality (scored on its validation loss)."""
+        jobs = []
         for m in MODALITIES:
-            vae = self.vaes_[m].train()
+            vae = self.vaes_[m]
 
             # default arguments bind this iteration's tensors and modules (closures would see the last)
             def terms(idx: torch.Tensor, gen: torch.Generator, x: torch.Tensor = X[m], vae: VAE = vae) -> torch.Tensor:
                 mu, logvar = vae.encoder(x[idx])
                 return loss_terms(x[idx], vae.decoder(sample(mu, logvar, gen)), mu, logvar)
 
-            jobs[m] = self._job(len(X[m]), len(X[m]), terms, vae, "intra", m)
-        self._train_phase(1, jobs, self.intra_epochs, self.lambda_int)
-        self.vaes_.requires_grad_(False).eval()
+            def held_out(x: torch.Tensor | None = None if val is None else val[m], vae: VAE = vae) -> torch.Tensor:
+                mu, logvar = vae.encoder(x)
+                return loss_terms(x, vae.decoder(mu), mu, logvar) @ self._weights(self.lambda_int).to(x.device)
 
-    def _fit_cross(self, X: dict[str, torch.Tensor], epoch_rows: int) -> None:
-        """Phase 2: the associators on the paired rows, through the frozen VAEs; an epoch is as
-        many updates as a pass over ``epoch_rows`` rows (a phase-1 epoch)."""
+            jobs.append(self._job(m, len(X[m]), terms, self.lambda_int, vae, "intra", held_out))
+        per_epoch = max(job.stream.per_pass for job in jobs)
+        return Phase("vaes", jobs_step(jobs, "phase1"), self.vaes_, budget(self.intra_epochs, self.intra_updates, per_epoch),
+                     per_epoch, jobs_validation(jobs) if val is not None else None, "minus validation loss", relative=True)
+
+    def _cross_phase(self, X: dict[str, torch.Tensor], per_epoch: int) -> Phase:
+        """Phase 2: the associators on the paired rows, through the frozen VAEs (scored on validation
+        mAP); an epoch is as many updates as a phase-1 epoch (``per_epoch``)."""
+        self.vaes_.requires_grad_(False).eval()
         with torch.no_grad():  # frozen encoders: their posteriors are fixed, compute them once
             posterior = {m: self.vaes_[m].encoder(X[m]) for m in MODALITIES}
-        jobs = {}
+        jobs = []
         for src in MODALITIES:
             dst = OTHER[src]
-            assoc, decoder = self.associators_[_direction(src, dst)].train(), self.vaes_[dst].decoder
+            assoc, decoder = self.associators_[_direction(src, dst)], self.vaes_[dst].decoder
             mu_src, logvar_src = posterior[src]
 
             # default arguments bind this iteration's tensors and modules (closures would see the last)
@@ -186,39 +208,22 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
                 mu, logvar = assoc(sample(mu_src[idx], logvar_src[idx], gen))
                 return loss_terms(x_dst[idx], decoder(sample(mu, logvar, gen)), mu, logvar)
 
-            jobs[f"{src}_to_{dst}"] = self._job(len(X[src]), epoch_rows, terms, assoc, "cross", src)
-        self._train_phase(2, jobs, self.cross_epochs, self.lambda_crs)
+            jobs.append(self._job(f"{src}_to_{dst}", len(X[src]), terms, self.lambda_crs, assoc, "cross"))
+        return Phase("associators", jobs_step(jobs, "phase2"), self.associators_,
+                     budget(self.cross_epochs, self.cross_updates, per_epoch), per_epoch, validation_score(self))
 
-    def _job(self, n_rows: int, epoch_rows: int, terms: Callable, module: nn.Module, phase: str, key: str) -> _Job:
-        generator = torch_generator(derive_seed(self.seed, self.name, phase, key), torch.device(self.device))
-        n_updates = -(-epoch_rows // min(self.batch_size, n_rows))
-        return _Job(n_rows, n_updates, terms, torch.optim.Adam(module.parameters(), lr=self.lr), generator)
+    @staticmethod
+    def _weights(lam: float) -> torch.Tensor:
+        """Loss = recon + 2 lambda KL: the papers' recon - lambda sum(1 + log s^2 - m^2 - s^2)."""
+        return torch.tensor([1.0, 2.0 * lam])
 
-    def _train_phase(self, phase: int, jobs: dict[str, _Job], epochs: int, weight: float) -> None:
-        """Runs ``epochs`` epochs of every job (``n_updates`` Adam steps each); one history record per epoch."""
-        first = len(self.history_)
-        for epoch in range(1, epochs + 1):
-            record: dict[str, float] = {"epoch": first + epoch}
-            for key, job in jobs.items():
-                sums = torch.zeros(3, device=job.generator.device)  # on device: no host sync per step
-                for idx in shuffled_batches(job.n_rows, job.n_updates, self.batch_size, job.generator):
-                    recon, prior = job.terms(idx, job.generator)
-                    loss = recon - weight * prior
-                    job.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    job.optimizer.step()
-                    sums += torch.stack([recon, -0.5 * prior, loss]).detach()
-                values = (sums / job.n_updates).tolist()
-                names = [f"phase{phase}_{what}_{key}" for what in ("recon", "kl", "loss")]
-                bad = [f"{n} = {v}" for n, v in zip(names, values, strict=True) if not np.isfinite(v)]
-                if bad:
-                    stage = "intra-modal VAE" if phase == 1 else "cross-modal associator"
-                    raise NonFiniteError(
-                        f"{self.name}: non-finite loss in phase {phase} ({stage} {key}) at epoch {epoch}: "
-                        f"{', '.join(bad)} (training diverged; try a lower lr)"
-                    )
-                record.update(zip(names, values, strict=True))
-            self.history_.append(record)
+    def _job(self, key: str, n_rows: int, terms: Callable, lam: float, module: nn.Module, phase: str,
+             held_out: Callable | None = None) -> NetworkJob:
+        device = torch.device(self.device)
+        generator = torch_generator(derive_seed(self.seed, self.name, phase, key), device)
+        return NetworkJob(key, terms, ("recon", "kl"), self._weights(lam).to(device),
+                          adam(module.parameters(), self.lr), BatchStream(n_rows, self.batch_size, generator),
+                          held_out)
 
     # ------------------------------------------------------------------- embed / translate
     def _latent_mean(self, space: str, modality: str, X: np.ndarray) -> torch.Tensor:

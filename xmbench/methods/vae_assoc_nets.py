@@ -8,10 +8,13 @@ the same function and a frozen module is a fixed map. Modalities are keyed ``"a"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from xmbench.methods.training import BatchStream
 
 MODALITIES = ("a", "b")
 OTHER = {"a": "b", "b": "a"}
@@ -57,21 +60,57 @@ def sample(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -
     return mu + torch.exp(0.5 * logvar) * eps
 
 
-def shuffled_batches(n_rows: int, n_updates: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """``n_updates`` index batches from reshuffled passes over ``n_rows`` rows (permutations drawn
-    from ``generator`` on its device); a pass's last batch may be smaller."""
-    batches: list[torch.Tensor] = []
-    while len(batches) < n_updates:
-        perm = torch.randperm(n_rows, generator=generator, device=generator.device)
-        batches += list(perm.split(batch_size))
-    return batches[:n_updates]
+@dataclass
+class NetworkJob:
+    """One network trained in a phase, on its own: its loss terms on a batch of rows, their weights
+    (the loss is ``terms @ weights``), its optimiser, its seeded batches and, for model selection,
+    its loss on the validation rows (deterministic: posterior means, no sampling)."""
+
+    key: str  # names its losses, e.g. "a" or "a_to_b"
+    terms: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+    term_names: tuple[str, ...]
+    weights: torch.Tensor
+    optimizer: torch.optim.Optimizer
+    stream: BatchStream
+    validation_loss: Callable[[], torch.Tensor] | None = None
+
+
+def jobs_step(jobs: Sequence[NetworkJob], prefix: str) -> Callable[[int], dict[str, torch.Tensor]]:
+    """A ``Phase.step`` making one Adam update of every job; losses ``<prefix>_<term>_<key>`` and
+    ``<prefix>_loss_<key>``."""
+
+    def step(update: int) -> dict[str, torch.Tensor]:
+        losses = {}
+        for job in jobs:
+            terms = job.terms(job.stream.next(), job.stream.generator)
+            loss = terms @ job.weights
+            job.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            job.optimizer.step()
+            losses |= {f"{prefix}_{name}_{job.key}": term for name, term in zip(job.term_names, terms.detach(), strict=True)}
+            losses[f"{prefix}_loss_{job.key}"] = loss.detach()
+        return losses
+
+    return step
+
+
+def jobs_validation(jobs: Sequence[NetworkJob]) -> Callable[[], tuple[float, dict[str, float]]]:
+    """A ``Phase.score``: minus the summed validation losses of the jobs (higher is better), and each."""
+
+    def score() -> tuple[float, dict[str, float]]:
+        with torch.no_grad():
+            losses = {f"val_loss_{job.key}": float(job.validation_loss()) for job in jobs}
+        return -sum(losses.values()), losses
+
+    return score
 
 
 def loss_terms(x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Batch means of [||x - x_hat||^2, sum_k (1 + log s^2 - m^2 - s^2)]: the two terms of Eq. 6 and 7.
+    """Batch means of [||x - x_hat||^2, KL(N(m, s^2) || N(0, I))]: the two terms of Eq. 6 and 7.
 
-    The second term is -2 KL(N(m, s^2) || N(0, I)), so the loss is ``terms[0] - lambda * terms[1]``.
+    The papers write the second as -1/2 sum_k (1 + log s^2 - m^2 - s^2) weighted by -lambda against
+    the sum of squares: with the KL it is weight 2 lambda, so the loss is ``terms @ (1, 2 lambda)``.
     """
     recon = (x - x_hat).pow(2).sum(dim=1).mean()
-    prior = (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean()
-    return torch.stack([recon, prior])
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean()
+    return torch.stack([recon, kl])

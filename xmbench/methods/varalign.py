@@ -5,17 +5,28 @@ available and no code is public: every choice below that they do not state is ou
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
 from xmbench.methods.standardise import StandardisedFeatures, shape_problems
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, VAE, GaussianMLP, loss_terms, sample, shuffled_batches
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
+from xmbench.methods.vae_assoc_nets import (
+    MODALITIES,
+    OTHER,
+    VAE,
+    GaussianMLP,
+    NetworkJob,
+    jobs_step,
+    jobs_validation,
+    loss_terms,
+    sample,
+)
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -36,17 +47,6 @@ def gaussian_w2(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, 
 
 
 DIVERGENCES: dict[str, Callable[..., torch.Tensor]] = {"kl": gaussian_kl, "wasserstein": gaussian_w2}
-
-
-class _Job(NamedTuple):
-    """One network trained in a phase: its rows, named loss terms of a batch and their weights."""
-
-    n_rows: int
-    n_updates: int  # per epoch; batches cycle through reshuffled passes over the rows
-    terms: Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-    weights: torch.Tensor
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator
 
 
 @METHODS.register("varalign")
@@ -112,8 +112,9 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
     shared_space: ClassVar[bool] = False
     uses_unpaired: ClassVar[bool] = True
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
-        Profile.SMOKE: {"vae_epochs": 2, "align_epochs": 2},
-        Profile.QUICK: {"vae_epochs": 20, "align_epochs": 20},
+        Profile.SMOKE: {"vae_updates": 20, "align_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True},
+        Profile.QUICK: {"vae_updates": 3000, "align_updates": 3000, "eval_every": 50, "patience": 3,
+                        "model_selection": True},
         Profile.PAPER: {"vae_epochs": 100, "align_epochs": 100},
     }
 
@@ -131,6 +132,11 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
         batch_size: int = 128,
         vae_epochs: int = 100,
         align_epochs: int = 100,
+        vae_updates: int | None = None,
+        align_updates: int | None = None,
+        model_selection: bool = False,
+        eval_every: int = 50,
+        patience: int = 10,
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -145,12 +151,18 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
         self.batch_size = batch_size
         self.vae_epochs = vae_epochs
         self.align_epochs = align_epochs
+        self.vae_updates = vae_updates
+        self.align_updates = align_updates
+        self.model_selection = model_selection
+        self.eval_every = eval_every
+        self.patience = patience
         self.seed = seed
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        problems = shape_problems(self, ("latent_dim", "batch_size", "vae_epochs", "align_epochs"), ("hidden", "aligner_hidden"))
+        problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "aligner_hidden"))
+        problems += schedule_problems(self, ("vae_epochs", "vae_updates"), ("align_epochs", "align_updates"))
         if self.alignment not in DIVERGENCES:
             problems.append(f"alignment must be one of {', '.join(DIVERGENCES)}, got {self.alignment!r}")
         for name in ("beta", "lambda_align", "lambda_recon"):
@@ -173,39 +185,48 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
                                          for t in MODALITIES}).to(device)
             self.aligners_ = nn.ModuleDict({arrows[t]: GaussianMLP(latent, self.aligner_hidden, latent)
                                             for t in MODALITIES}).to(device)
-        self.history_: list[dict[str, float]] = []
         everything = {m: self._to_model(m, rows[m]) for m in MODALITIES}
         pairs = {m: self._to_model(m, train.x(m)) for m in MODALITIES}
-        epoch_rows = max(map(len, rows.values()))
-        self._fit_vaes(everything, pairs, epoch_rows)
-        self._fit_aligners(pairs, epoch_rows)
-        self.aligners_.requires_grad_(False).eval()
+        held_out = self.validation_split
+        val = None if held_out is None else {m: self._to_model(m, held_out.x(m)) for m in MODALITIES}
+        vaes = self._vae_phase(everything, pairs, val)
+        fit_phases(self, [vaes, lambda: self._align_phase(pairs, vaes.updates_per_epoch)])
+        self.aligners_.requires_grad_(False)
 
-    def _fit_vaes(self, everything: dict[str, torch.Tensor], pairs: dict[str, torch.Tensor], epoch_rows: int) -> None:
-        """Phase 1: the single-modal VAEs on all rows, the multi-modal VAEs on the pairs; then freeze."""
-        jobs = {}
+    def _vae_phase(self, everything: dict[str, torch.Tensor], pairs: dict[str, torch.Tensor],
+                   val: dict[str, torch.Tensor] | None) -> Phase:
+        """Phase 1: the single-modal VAEs on all rows, the multi-modal VAEs on the pairs (scored on
+        their summed validation loss)."""
+        jobs = []
         for t in MODALITIES:
             s = OTHER[t]
-            for key, vae, x_in, x_out, job_epoch_rows in (
-                (t, self.single_[t], everything[t], everything[t], len(everything[t])),
-                (f"{s}_to_{t}", self.multi_[f"{s}->{t}"], pairs[s], pairs[t], epoch_rows),
+            for key, vae, x_in, x_out, v_in, v_out in (
+                (t, self.single_[t], everything[t], everything[t], t, t),
+                (f"{s}_to_{t}", self.multi_[f"{s}->{t}"], pairs[s], pairs[t], s, t),
             ):
                 # default arguments bind this iteration's tensors and modules (closures would see the last)
                 def terms(idx: torch.Tensor, gen: torch.Generator, vae: VAE = vae, x_in: torch.Tensor = x_in,
                           x_out: torch.Tensor = x_out) -> torch.Tensor:
                     mu, logvar = vae.encoder(x_in[idx])
-                    recon, prior = loss_terms(x_out[idx], vae.decoder(sample(mu, logvar, gen)), mu, logvar)
-                    return torch.stack([recon, -0.5 * prior])  # prior is -2 KL
+                    return loss_terms(x_out[idx], vae.decoder(sample(mu, logvar, gen)), mu, logvar)
 
-                jobs[key] = self._job(len(x_in), job_epoch_rows, terms, (1.0, self.beta), vae.train(), "vae", key)
-        self._train_phase(1, jobs, self.vae_epochs, ("recon", "kl"))
+                def held_out(vae: VAE = vae, v_in: str = v_in, v_out: str = v_out) -> torch.Tensor:
+                    mu, logvar = vae.encoder(val[v_in])
+                    return loss_terms(val[v_out], vae.decoder(mu), mu, logvar) @ self._weights((1.0, self.beta))
+
+                jobs.append(self._job(key, len(x_in), terms, ("recon", "kl"), (1.0, self.beta), vae, "vae", held_out))
+        per_epoch = max(job.stream.per_pass for job in jobs)
+        networks = nn.ModuleDict({"single": self.single_, "multi": self.multi_})
+        return Phase("vaes", jobs_step(jobs, "phase1"), networks, budget(self.vae_epochs, self.vae_updates, per_epoch),
+                     per_epoch, jobs_validation(jobs) if val is not None else None, "minus validation loss", relative=True)
+
+    def _align_phase(self, pairs: dict[str, torch.Tensor], per_epoch: int) -> Phase:
+        """Phase 2: each aligner on the pairs, through the frozen VAEs (scored on validation mAP); an
+        epoch is as many updates as a phase-1 epoch (``per_epoch``)."""
         for networks in (self.single_, self.multi_):
             networks.requires_grad_(False).eval()
-
-    def _fit_aligners(self, pairs: dict[str, torch.Tensor], epoch_rows: int) -> None:
-        """Phase 2: each aligner on the pairs, through the frozen VAEs."""
         divergence = DIVERGENCES[self.alignment]
-        jobs = {}
+        jobs = []
         for t in MODALITIES:
             s, direction = OTHER[t], f"{OTHER[t]}->{t}"
             with torch.no_grad():  # frozen encoders: their posteriors are fixed, compute them once
@@ -219,44 +240,19 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
                 recon = (x_t[idx] - decoder(sample(mu, logvar, gen))).pow(2).sum(dim=1).mean()
                 return torch.stack([recon, divergence(mu, logvar, target[0][idx], target[1][idx]).mean()])
 
-            weights = (self.lambda_recon, self.lambda_align)
-            jobs[f"{s}_to_{t}"] = self._job(len(pairs[s]), epoch_rows, terms, weights, aligner.train(), "align",
-                                            direction)
-        self._train_phase(2, jobs, self.align_epochs, ("recon", self.alignment))
+            jobs.append(self._job(f"{s}_to_{t}", len(pairs[s]), terms, ("recon", self.alignment),
+                                  (self.lambda_recon, self.lambda_align), aligner, "align"))
+        return Phase("aligners", jobs_step(jobs, "phase2"), self.aligners_,
+                     budget(self.align_epochs, self.align_updates, per_epoch), per_epoch, validation_score(self))
 
-    def _job(self, n_rows: int, epoch_rows: int, terms: Callable, weights: tuple[float, float], module: nn.Module,
-             phase: str, key: str) -> _Job:
-        device = torch.device(self.device)
-        generator = torch_generator(derive_seed(self.seed, self.name, phase, key), device)
-        n_updates = -(-epoch_rows // min(self.batch_size, n_rows))
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.lr)
-        return _Job(n_rows, n_updates, terms, torch.tensor(weights, device=device), optimizer, generator)
+    def _weights(self, weights: tuple[float, float]) -> torch.Tensor:
+        return torch.tensor(weights, device=torch.device(self.device))
 
-    def _train_phase(self, phase: int, jobs: dict[str, _Job], epochs: int, term_names: tuple[str, str]) -> None:
-        """Runs ``epochs`` epochs of every job (``n_updates`` Adam steps each); one history record per epoch."""
-        first = len(self.history_)
-        for epoch in range(1, epochs + 1):
-            record: dict[str, float] = {"epoch": first + epoch}
-            for key, job in jobs.items():
-                sums = torch.zeros(3, device=job.generator.device)  # on device: no host sync per step
-                for idx in shuffled_batches(job.n_rows, job.n_updates, self.batch_size, job.generator):
-                    terms = job.terms(idx, job.generator)
-                    loss = terms @ job.weights
-                    job.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    job.optimizer.step()
-                    sums += torch.cat([terms, loss[None]]).detach()
-                names = [f"phase{phase}_{what}_{key}" for what in (*term_names, "loss")]
-                values = (sums / job.n_updates).tolist()
-                bad = [f"{n} = {v}" for n, v in zip(names, values, strict=True) if not np.isfinite(v)]
-                if bad:
-                    stage = "VAE" if phase == 1 else "aligner"
-                    raise NonFiniteError(
-                        f"{self.name}: non-finite loss in phase {phase} ({stage} {key}) at epoch {epoch}: "
-                        f"{', '.join(bad)} (training diverged; try a lower lr)"
-                    )
-                record.update(zip(names, values, strict=True))
-            self.history_.append(record)
+    def _job(self, key: str, n_rows: int, terms: Callable, names: tuple[str, str], weights: tuple[float, float],
+             module: nn.Module, phase: str, held_out: Callable | None = None) -> NetworkJob:
+        generator = torch_generator(derive_seed(self.seed, self.name, phase, key), torch.device(self.device))
+        return NetworkJob(key, terms, names, self._weights(weights), adam(module.parameters(), self.lr),
+                          BatchStream(n_rows, self.batch_size, generator), held_out)
 
     # ------------------------------------------------------------------- embed / translate
     def _latent(self, space: str, modality: str, X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

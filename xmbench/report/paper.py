@@ -9,8 +9,9 @@ is expected in ranking and rough size, not to the decimal.
 per-class mAP of letter queries, bi-modal (letter -> colour = task A->B) and all-modal
 (letter -> letters + colours = A->A+B). It reports only the classes below in its text; the
 other classes are bar heights in Fig. 11 and 13 (Fig. 13's caption says "unique" but shows the
-non-unique case). Its setting is kept in ``PAPER_SETTINGS`` and shown as notes, not used to
-filter: xmbench runs of every profile are compared, each profile on its own row.
+non-unique case). Its setting is kept in ``PAPER_SETTINGS`` and shown as notes. xmbench runs are
+compared only like with like (``comparable_runs``): the ``paper`` profile, or converged runs of
+``quick`` (marked as such), each on its own row; never ``smoke``.
 """
 
 from __future__ import annotations
@@ -59,12 +60,25 @@ PAPER_VALUES = pd.DataFrame(
 )
 
 
+def comparable_runs(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows a paper's number may be compared with, like with like: runs of the ``paper`` profile
+    (the published schedules), and converged runs of other profiles except ``smoke``, their profile
+    relabelled "<profile> (converged runs)". Closed-form methods have nothing to converge."""
+    verdicts = scores[(scores["task"] == "training") & (scores["metric"] == "converged")]
+    unconverged = set(verdicts.loc[verdicts["value"] != 1, "run_id"])
+    paper = scores["profile"] == "paper"
+    keep = paper | ((scores["profile"] != "smoke") & ~scores["run_id"].isin(unconverged))
+    kept = scores[keep]
+    return kept.assign(profile=kept["profile"].where(paper[keep], kept["profile"] + " (converged runs)"))
+
+
 def paper_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     """Every paper value whose setting is in ``scores``, next to xmbench's mean over seeds, its 95%
-    CI half-width (NaN for one seed) and n seeds; one row per xmbench profile. Fully paired runs
-    only; classifier ceilings are shared by all methods of a dataset, so they are averaged per
-    seed over the methods' runs first."""
-    rows = scores[scores["paired_fraction"] == 1.0]
+    CI half-width (NaN for one seed) and n seeds; one row per xmbench profile, like with like
+    (``comparable_runs``: never smoke, never an unconverged run). Fully paired runs only;
+    classifier ceilings are shared by all methods of a dataset, so they are averaged per seed
+    over the methods' runs first."""
+    rows = comparable_runs(scores[scores["paired_fraction"] == 1.0])
     ours = rows.assign(method=rows["method"].where(rows["metric"] != CEILING, "classifier"))
     per_seed = ours.groupby([*KEYS, "profile", "seed"], as_index=False)["value"].mean()
     summary = per_seed.groupby([*KEYS, "profile"])["value"].agg(lambda v: mean_ci(v))

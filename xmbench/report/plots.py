@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.eval.retrieval import Task
+from xmbench.options import Profile
 from xmbench.report.stats import mean_ci
 from xmbench.results.schema import ALL_CLASSES
 
@@ -64,7 +65,13 @@ def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, str, str], pd.Da
 
 def setting_label(scores: pd.DataFrame) -> str:
     dataset, pairing, profile = (scores[c].iloc[0] for c in SETTING)
-    return f"{dataset} / {pairing} / {profile}"
+    return f"{dataset} / {pairing} / {profile}" + profile_caveat(profile)
+
+
+def profile_caveat(profile: str) -> str:
+    """" (smoke: CI-sized, not converged)" for smoke results, so no figure passes them off as findings."""
+    caveat = Profile.parse(profile).caveat if profile in {p.value for p in Profile} else ""
+    return f" ({caveat})" if caveat else ""
 
 
 def top_fraction(scores: pd.DataFrame) -> pd.DataFrame:
@@ -228,6 +235,7 @@ TITLES = {
     "ranking": "Methods ranked by average mAP",
     "paired_fraction": "mAP and recognition against the paired fraction",
     "loss_curves": "GAN generator and discriminator losses",
+    "learning_curves": "Validation mAP during training (learning curves)",
     "pr_curves": "Precision-recall curves",
     "common_space": "2-D map of the common space",
 }
@@ -238,9 +246,15 @@ CAPTIONS = {
     "paired_fraction": "Average mAP over the four tasks and recognition accuracy of generated samples "
     "(A->B, B->A) against the fraction of training pairs kept paired (log scale); dashed: the target "
     "modality's classifier on real test data. Lines are means over seeds, bands t-based 95% CIs.",
-    "loss_curves": "Per-epoch mean generator loss (weighted sum of reconstruction, semantic and adversarial "
-    "terms) and discriminator loss (sum of the intra- and inter-modality discriminators) of every method "
-    "trained adversarially; lines are means over seeds, bands t-based 95% CIs.",
+    "loss_curves": "Mean generator loss (weighted sum of reconstruction, semantic and adversarial terms) and "
+    "discriminator loss (sum of the intra- and inter-modality discriminators) over each logging interval "
+    "(every eval_every updates) of every method trained adversarially, against updates; lines are means "
+    "over seeds, bands t-based 95% CIs.",
+    "learning_curves": "Validation mAP (mean of the four retrieval tasks on the validation pairs, never the "
+    "test split) against training updates, per trained method; for two-phase methods the phase that links "
+    "the modalities. Lines are means over seeds (bands t-based 95% CIs); dots mark each run's selected "
+    "update (model selection keeps that state), crosses runs that did not converge (the budget ran out "
+    "while the curve was still rising).",
     "pr_curves": "Interpolated precision (best precision at any rank reaching the recall) at 101 recall "
     "levels, mean over queries, for the smallest seed with stored test embeddings (in the title); cosine "
     "similarity, relevance = same class, the query itself excluded from all-modal galleries, each task in "
@@ -258,7 +272,7 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
     ``folder`` as PNG and SVG. Figures whose data is absent (e.g. no stored embeddings, one paired
     fraction, no GAN method) are skipped."""
     # the curve and map modules build on this one's helpers, so they are imported here
-    from xmbench.report.plots_curves import loss_curves_figure, pr_curves_figure
+    from xmbench.report.plots_curves import learning_curves_figure, loss_curves_figure, pr_curves_figure
     from xmbench.report.plots_space import POINTS_PER_MODALITY, space_map_figure
 
     palette = method_palette(scores["method"].unique())
@@ -268,6 +282,7 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
             "per_class_map": partial(per_class_map_figure, rows, palette),
             "ranking": partial(ranking_figure, rows, palette),
             "paired_fraction": partial(fraction_figure, rows, palette),
+            "learning_curves": partial(learning_curves_figure, store, rows, palette),
             "loss_curves": partial(loss_curves_figure, store, rows, palette),
             "pr_curves": partial(pr_curves_figure, store, rows, palette),
             "common_space": partial(space_map_figure, store, rows),
@@ -283,5 +298,6 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
                 caption += fraction_note(rows)
             name = slug(kind, *setting)
             png, svg = save_figure(fig, folder, name)
-            out.append(FigureFile(name, f"{TITLES[kind]} ({' / '.join(setting)})", png, svg, caption))
+            title = f"{TITLES[kind]} ({' / '.join(setting)}){profile_caveat(setting[2])}"
+            out.append(FigureFile(name, title, png, svg, caption))
     return out

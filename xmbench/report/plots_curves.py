@@ -19,6 +19,7 @@ from xmbench.report.plots_data import embedding_runs
 
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 GAN_LOSSES = {"g_loss": "generator loss", "d_loss": "discriminator loss"}
+VALIDATION_MAP = "val_map"  # the training curve's selection score of phases scored on retrieval
 
 
 class PRCurve(NamedTuple):
@@ -139,30 +140,64 @@ def pr_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -
 
 
 def loss_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
-    """Generator and discriminator loss per epoch of every GAN method (one with a ``d_loss``), mean
-    over seeds with a 95% CI band."""
-    scores = top_fraction(scores)
-    training = store.load_training()
+    """Generator and discriminator loss against updates of every GAN method (one with a ``d_loss``),
+    mean over seeds with a 95% CI band."""
+    training = _setting_training(store, scores)
     if training.empty:
         return None
-    training = training[training["run_id"].isin(set(scores["run_id"]))]  # this setting's runs
     gan_runs = training.loc[training["metric"] == "d_loss", "run_id"].unique()
     training = training[training["run_id"].isin(gan_runs) & training["metric"].isin(list(GAN_LOSSES))]
     if training.empty:
         return None
     methods = sorted(training["method"].unique())
     palette = palette or method_palette(methods)
-    few_epochs = training["epoch"].nunique() <= 20
+    few_points = training["update"].nunique() <= 20
     fig = new_figure(11, 4.6)
     axes = subplots(fig, 1, len(GAN_LOSSES))
     for ax, (metric, label) in zip(axes, GAN_LOSSES.items(), strict=True):
         sns.lineplot(
-            training[training["metric"] == metric], x="epoch", y="value", hue="method", hue_order=methods,
-            palette=palette, errorbar=t_interval, marker="o" if few_epochs else None, ax=ax,
+            training[training["metric"] == metric], x="update", y="value", hue="method", hue_order=methods,
+            palette=palette, errorbar=t_interval, marker="o" if few_points else None, ax=ax,
         )
-        ax.set(title=label, xlabel="epoch", ylabel=f"{label} (epoch mean)")
-        if few_epochs:
-            ax.set_xticks(sorted(training["epoch"].unique()))
+        ax.set(title=label, xlabel="update", ylabel=f"{label} (interval mean)")
     figure_legend(fig, axes, "method")
     fig.suptitle(f"GAN training losses — {setting_label(scores)}")
     return fig
+
+
+def learning_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
+    """Validation mAP against updates, a line per trained method (mean over seeds, 95% CI band), each
+    run's selected update marked (a dot; a cross where the run did not converge)."""
+    training = _setting_training(store, scores)
+    curves = training[training["metric"] == VALIDATION_MAP] if not training.empty else training
+    if curves.empty:
+        return None
+    methods = sorted(curves["method"].unique())
+    palette = palette or method_palette(methods)
+    fig = new_figure(8.5, 5.2)
+    (ax,) = subplots(fig, 1, 1)
+    sns.lineplot(curves, x="update", y="value", hue="method", hue_order=methods, palette=palette,
+                 errorbar=t_interval, ax=ax, linewidth=1.3)
+    facts = scores[scores["task"] == "training"].pivot_table(index="run_id", columns="metric", values="value")
+    for run_id, curve in curves.groupby("run_id"):
+        if run_id not in facts.index or pd.isna(facts.loc[run_id].get("selected_update")):
+            continue
+        selected = curve[curve["update"] == facts.loc[run_id, "selected_update"]]
+        if selected.empty:
+            continue
+        converged = facts.loc[run_id].get("converged", 1.0) == 1.0
+        ax.scatter(selected["update"], selected["value"], color=palette[curve["method"].iloc[0]], zorder=3,
+                   marker="o" if converged else "x", s=28, edgecolor="black" if converged else None, linewidth=0.6)
+    ax.set(xlabel="update", ylabel="validation mAP (mean of the four tasks)")
+    figure_legend(fig, [ax], "method")
+    fig.suptitle(f"Learning curves — {setting_label(scores)}")
+    return fig
+
+
+def _setting_training(store, scores: pd.DataFrame) -> pd.DataFrame:
+    """The training curves of this setting's runs (largest paired fraction)."""
+    scores = top_fraction(scores)
+    training = store.load_training()
+    if training.empty or "update" not in training:
+        return pd.DataFrame()
+    return training[training["run_id"].isin(set(scores["run_id"]))]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from xmbench.eval.recognition import CEILING, IMAGE_CEILING, RECOGNITION
 from xmbench.eval.synchrony import SYNCHRONOUS_RATE
+from xmbench.options import Profile
 from xmbench.report import paper, stats
 from xmbench.results.schema import ALL_CLASSES
 
@@ -81,6 +82,13 @@ def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
     return rows.pivot_table(index=GROUP, columns="class", values="value", aggfunc="mean")
 
 
+def training_facts(scores: pd.DataFrame) -> pd.DataFrame:
+    """(dataset, pairing, profile, paired fraction, method) x training fact (updates, selected update,
+    best validation mAP, converged: the fraction of runs), mean over seeds."""
+    rows = scores[scores["task"] == "training"]
+    return rows.pivot_table(index=[*GROUP, *METHOD], columns="metric", values="value", aggfunc="mean")
+
+
 def model_facts(scores: pd.DataFrame) -> pd.DataFrame:
     rows = scores[scores["task"] == "model"]
     return rows.pivot_table(index=[*GROUP, *METHOD], columns="metric", values="value", aggfunc="mean")
@@ -93,7 +101,9 @@ RETRIEVAL_TASKS = ("A->B", "B->A", "A->A+B", "B->A+B")
 DIRECTIONS = ("A->B", "B->A", "A->A", "B->B")
 PAIRING_ORDER = ("unique", "non-unique")  # the thesis's Case 1 before Case 2; others alphabetically
 OWN_TABLES = {"mAP", RECOGNITION, CEILING, "extractor_test_accuracy"}
-FACT_TASKS = {"model", "features"}  # rows describing a model or extractor, not scores to compare
+FACT_TASKS = {"model", "features", "training"}  # rows describing a model, extractor or training, not scores
+TRAINING = "training"
+UNCONVERGED_MARK = "‡"
 LOWER_IS_BETTER: set[str] = set()  # every metric so far is higher-is-better
 CEILING_ROW = "ceiling (classifier, real test features)"
 
@@ -128,7 +138,9 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     unless ``per_class_all_fractions`` (a fraction sweep would multiply them)."""
     is_all = scores["class"] == ALL_CLASSES
     mAP = scores[(scores["metric"] == "mAP") & is_all]
-    out = [_overall(rows, setting) for setting, rows in _settings(mAP)]
+    unconverged = _unconverged_runs(scores)
+    out = [_mark_unconverged(_overall(rows, setting), rows, unconverged) for setting, rows in _settings(mAP)]
+    out += [_training(rows, setting) for setting, rows in _settings(scores[scores["task"] == TRAINING])]
     per_class = scores[(scores["metric"] == "mAP") & ~is_all]
     if not per_class_all_fractions:
         largest = per_class.groupby(["dataset", "profile"])["paired_fraction"].transform("max")
@@ -161,6 +173,58 @@ def _overall(rows: pd.DataFrame, setting: tuple) -> ReportTable:
     table = _table(values, ["task"], _slug("overall_map", setting), title, order=(*RETRIEVAL_TASKS, "average"))
     table.notes += _shared_seed_note(rows)
     return table
+
+
+def _unconverged_runs(scores: pd.DataFrame) -> set[str]:
+    """Run ids whose training ran out of budget while validation mAP was still improving."""
+    rows = scores[(scores["task"] == TRAINING) & (scores["metric"] == "converged")]
+    return set(rows.loc[rows["value"] == 0, "run_id"])
+
+
+def _mark_unconverged(table: ReportTable, rows: pd.DataFrame, unconverged: set[str]) -> ReportTable:
+    """Append ‡ to every cell of a method (and pairing) that has a run that did not converge."""
+    marked = rows[rows["run_id"].isin(unconverged)]
+    if marked.empty:
+        return table
+    counts = rows.groupby(["method", "pairing"])["run_id"].nunique()
+    flagged = marked.groupby(["method", "pairing"])["run_id"].nunique()
+    several = isinstance(table.display.columns, pd.MultiIndex)
+    for (method, pairing), k in flagged.items():
+        columns = [c for c in table.display.columns if not several or c[0] == pairing]
+        table.display.loc[method, columns] = table.display.loc[method, columns].map(lambda cell: f"{cell} {UNCONVERGED_MARK}")
+    table.notes.append(f"{UNCONVERGED_MARK}: some of the method's runs did not converge (the budget ran out while "
+                       "validation mAP was still improving): " + ", ".join(
+                           f"{m}{'' if not several else f' ({p})'} {k} of {counts[(m, p)]}" for (m, p), k in flagged.items())
+                       + "; the number describes the budget as much as the method.")
+    return table
+
+
+def _training(rows: pd.DataFrame, setting: tuple) -> ReportTable:
+    """Per method (and pairing): updates done, the update kept, the best validation mAP (mean ± CI
+    over runs) and how many runs converged. A fact table: nothing is ranked or tested."""
+    stats_of = {"updates": "updates", "epochs": "epochs", "selected_update": "selected update",
+                "best_validation_map": "best validation mAP"}
+    cells, numbers = {}, {}
+    for (method, pairing), part in rows.groupby(["method", "pairing"], sort=True):
+        row, digits = {}, {"best_validation_map": 3}
+        for metric, label in stats_of.items():
+            mean, ci, n = stats.mean_ci(part.loc[part["metric"] == metric, "value"])
+            row[label] = stats.format_cell(mean, ci, n, digits=digits.get(metric, 0), usual=n)
+            numbers[(method, pairing, metric)] = mean
+        verdicts = part.loc[part["metric"] == "converged", "value"]
+        row["converged"] = f"{int(verdicts.sum())} of {len(verdicts)}" if len(verdicts) else "–"
+        cells[(method, pairing) if rows["pairing"].nunique() > 1 else method] = row
+    display = pd.DataFrame.from_dict(cells, orient="index")
+    display.index.name = "method"
+    numeric = pd.Series(numbers, name="mean").rename_axis(["method", "pairing", "metric"]).unstack("metric")
+    title = _title("Training (method: updates, the update kept, best validation mAP, converged runs)", setting, rows)
+    notes = ["updates: optimiser updates of the whole run (all phases; an update is one step of every network the "
+             "phase trains, CM-GANs: one iteration of Algorithm 1); selected update: the state scored (model "
+             "selection keeps the best validation state; without it, the last); converged: runs whose validation "
+             "curve had flattened (no improvement of more than 0.002 mAP over the last `patience` evaluations).",
+             "mean ± 95% CI half-width over runs."]
+    return ReportTable(_slug("training", setting), title, display,
+                       pd.DataFrame(False, index=display.index, columns=display.columns), numeric, notes)
 
 
 def _per_class(rows: pd.DataFrame, setting: tuple, task: str) -> ReportTable:
@@ -249,7 +313,8 @@ def _paper_table(table: pd.DataFrame) -> ReportTable:
         "source": table["source"],
     }, index=table.index)
     sources = {s.split(",")[0] for s in table["source"]}
-    notes = ["xmbench: mean ± 95% CI half-width over seeds (t-distribution), fully paired runs, one row per profile."]
+    notes = ["xmbench: mean ± 95% CI half-width over seeds (t-distribution), fully paired runs, one row per profile; "
+             "only runs of the paper profile (the published schedules) and converged runs of quick, never smoke."]
     notes += [f"{s}: {paper.PAPER_SETTINGS[s]}." for s in sorted(sources) if s in paper.PAPER_SETTINGS]
     return ReportTable("paper_vs_xmbench", "Paper vs xmbench", display,
                        pd.DataFrame(False, index=display.index, columns=display.columns), table, notes)
@@ -321,7 +386,9 @@ def _title(what: str, setting: tuple, rows: pd.DataFrame) -> str:
     pairings = rows["pairing"].unique()
     text = f"{what} -- {dataset}, profile {profile}"
     text += f", pairing {pairings[0]}" if len(pairings) == 1 else ""
-    return text + (f", paired fraction {fraction:g}" if fraction != 1.0 else "")
+    text += f", paired fraction {fraction:g}" if fraction != 1.0 else ""
+    caveat = Profile.parse(profile).caveat if profile in {p.value for p in Profile} else ""
+    return text + (f" ({caveat})" if caveat else "")
 
 
 def _task_slug(task: str) -> str:

@@ -24,6 +24,8 @@ class RunKey:
     split_seed: int = 0
     keep_self: bool = False
     paired_fraction: float = 1.0
+    validation_fraction: float = 0.1  # of the (kept) training pairs, held out for model selection
+    model_selection: bool = True  # keep the best validation state and stop early (``paper``: off)
 
     @property
     def run_id(self) -> str:
