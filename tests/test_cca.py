@@ -82,3 +82,33 @@ def test_kcca_records_its_rank_and_is_deterministic(planted):
     other = KCCA(rank=50, seed=5).fit(train)
     assert not np.array_equal(first.embed("a", test.a), other.embed("a", test.a))
     assert KCCA(rank=10_000).fit(train).extra_results()["nystroem_rank_a"] == len(train)
+
+
+def test_components_without_shared_signal_are_dropped():
+    # B has 10 distinct rows (one per class, like the colour images): centred, they span 9 dimensions,
+    # so the 10th canonical correlation is zero and its direction is noise
+    rng = np.random.default_rng(0)
+    y = np.arange(500) % 10
+    a = (rng.normal(size=(10, 30))[y] + 0.5 * rng.normal(size=(500, 30))).astype(np.float32)
+    b = rng.normal(size=(10, 12))[y].astype(np.float32)
+    method = CCA(n_components=10).fit(PairedSplit(a, b, y, y))
+    assert len(method.correlations_) == 9 and method.embed("a", a).shape == (500, 9)
+    assert method.extra_results()["n_components"] == 9
+
+
+def test_model_selection_keeps_the_number_of_components_with_the_best_validation_score(planted):
+    from xmbench.methods.base import Validation
+
+    train, test = planted
+    seen = []
+
+    def scorer(method) -> dict[str, float]:  # peaks at 3 components
+        k = method.embed("a", test.a).shape[1]
+        seen.append(k)
+        return {"A->B": 1.0 - abs(k - 3) / 10, "B->A": 1.0}
+
+    chosen = CCA(n_components=6, model_selection=True).fit(train, None, Validation(test, scorer))
+    assert seen == [1, 2, 3, 4, 5, 6] and chosen.embed("b", test.b).shape[1] == 3
+    assert chosen.extra_results()["best_validation_map"] == pytest.approx(1.0)
+    fixed = CCA(n_components=6).fit(train, None, Validation(test, scorer))  # model selection off: all six
+    assert fixed.embed("a", test.a).shape[1] == 6 and "best_validation_map" not in fixed.extra_results()

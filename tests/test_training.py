@@ -4,6 +4,8 @@ the expected updates exact; the methods' own use of the loop is checked at the e
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -170,3 +172,19 @@ def test_validation_does_not_change_the_training_trajectory(name):
     plain = METHODS.get(name).from_profile(Profile.SMOKE, **params).fit(TRAIN)
     scored = METHODS.get(name).from_profile(Profile.SMOKE, **params).fit(TRAIN, None, Validation(VAL, PeakingScorer(2)))
     np.testing.assert_array_equal(plain.embed_in("a", "b", VAL.b), scored.embed_in("a", "b", VAL.b))
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_same_seed_same_selection_same_numbers(name):
+    """Model selection with the harness's real scorer is as deterministic as training itself."""
+    from xmbench.eval.protocol import validation_scorer
+
+    def fit(seed: int):
+        method = METHODS.get(name).from_profile(Profile.SMOKE, seed=seed, eval_every=4, patience=2)
+        return method.fit(TRAIN, None, Validation(VAL, validation_scorer(VAL, [str(c) for c in range(5)])))
+
+    first, second = fit(3), fit(3)
+    assert first.history_ == second.history_ and any("val_map" in r for r in first.history_)
+    untimed = [[replace(p, validation_s=0.0) for p in m.training_summary()] for m in (first, second)]
+    assert untimed[0] == untimed[1]
+    np.testing.assert_array_equal(first.embed_in("a", "b", VAL.b), second.embed_in("a", "b", VAL.b))

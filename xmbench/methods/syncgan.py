@@ -58,9 +58,10 @@ class SyncGAN(CrossModalMethod):
     ``leaky_slope``) -> logit; S one tower d_m -> ``disc_hidden`` per modality, concatenated, FC head
     -> logit (Fig. 2a). No BatchNorm, so each z is generated (and recovered) on its own.
 
-    Training (Algorithm 1). An epoch is as many iterations as batches of ``batch_size`` in the
-    larger modality's rows (paired plus unpaired), so the budget does not shrink with the paired
-    fraction; every iteration draws from reshuffled passes over the rows (seeded generator):
+    Training (Algorithm 1), in ``xmbench.methods.training``'s loop. One update is one iteration of
+    three steps; an epoch is as many updates as full batches of ``batch_size`` in the larger
+    modality's rows (paired plus unpaired), so an epoch does not shrink with the paired fraction;
+    every iteration draws from reshuffled passes over the rows (seeded generator):
       1. data distribution: D_a and D_b, one Adam step on -log D_m(x_m) - log(1 - D_m(G_m(z))) for
          a batch of real rows of modality m -- paired and unpaired rows alike, the adversarial
          losses need no pairs (Sec. 2.3, semi-supervised) -- against as many fresh z;
@@ -89,14 +90,18 @@ class SyncGAN(CrossModalMethod):
     ``embed(m, X)`` is the recovered z (the shared latent space); ``translate(m, X)`` is
     G_other(z) de-standardised; ``generate_pairs(n, seed)`` is (G_a(z), G_b(z)) for the same z.
 
-    ``history_`` holds per epoch the mean d_loss_a, d_loss_b, s_loss, s_accuracy (on its real
-    training pairs), g_adv_a, g_adv_b, g_sync and g_loss (weighted); a non-finite loss raises
-    ``NonFiniteError`` naming the epoch and the loss.
+    The budget is ``max_updates`` updates, or ``epochs`` epochs when it is None. ``history_`` holds
+    every ``eval_every`` updates the interval means of d_loss_a, d_loss_b, s_loss, s_accuracy (on
+    its real training pairs), g_adv_a, g_adv_b, g_sync and g_loss (weighted), and with a validation
+    split its mAP on the recovered codes (``model_selection``: keep the best state, stop after
+    ``patience`` evaluations without improvement); a non-finite loss raises ``NonFiniteError``
+    naming the update and the loss. Each validation recovers every validation item, so it is
+    costly: ``quick`` validates every 200 updates.
 
-    Profiles (our choice; the paper gives no epochs): ``smoke`` 2 epochs, 20 recovery steps;
-    ``quick`` 50 epochs (0.9-1.05 s per epoch, a 46-53 s fit, for 6,800 pairs of 196-d features
-    on one thread of a shared 2-core CPU), 200 recovery steps (about 0.9 s per 1,000 samples; embed
-    and translate each recover); ``paper`` the defaults, 150 epochs and 500 recovery steps.
+    Profiles (our choice; the paper gives no epochs): ``smoke`` 20 updates, 20 recovery steps;
+    ``quick`` model selection, validation every 200 updates, patience 2, at most 3,000 updates,
+    200 recovery steps (about 0.9 s per 1,000 samples; embed and translate each recover);
+    ``paper`` the defaults, 150 epochs and 500 recovery steps, no model selection.
     """
 
     name: ClassVar[str] = "syncgan"

@@ -33,11 +33,12 @@ class SyncGANImage(SyncGAN):
     per modality (Fig. 2a, cross-modal: the two images have different structure), concatenated, FC
     head -> ``fc_hidden`` (LeakyReLU) -> logit. No BatchNorm (per-sample recovery). Batch 64.
 
-    Profiles (our choice): ``smoke`` 1 epoch, 20 recovery steps; ``quick`` 3 epochs, 100 recovery
-    steps; ``paper`` 25 epochs, 500 recovery steps (the paper gives no epoch count). On one thread
-    of a shared 2-core CPU an epoch over 7,000 pairs takes about 17 s (about 2.4 min over the
-    60,000 MNIST x Fashion-MNIST pairs) and recovery about 16 s per 1,000 images at 100 steps
-    (33 s at 200): recovery, run by every embed and translate call, dominates evaluation.
+    Profiles (our choice): ``smoke`` 4 updates, 20 recovery steps; ``quick`` model selection,
+    validation every 50 updates, patience 2, at most 300 updates, 50 recovery steps (recovering the
+    validation images dominates: about 8 s per 1,000 images at 50 steps); ``paper`` 25 epochs, 500
+    recovery steps, no model selection (the paper gives no epoch count). On one thread of a shared
+    2-core CPU an update of batch 64 takes about 0.25 s; recovery, run by every embed, translate
+    and validation, dominates evaluation.
     """
 
     name: ClassVar[str] = "syncgan-image"

@@ -238,14 +238,6 @@ def _raise_if_non_finite(method: str, phase: str, means: dict[str, float], first
     )
 
 
-SCHEDULE_DOC = """Training schedule (``xmbench.methods.training``): the budget is ``max_updates`` updates, or
-    ``epochs`` passes when ``max_updates`` is None (the published schedules count epochs); every
-    ``eval_every`` updates the losses are logged and, when ``fit`` got a validation scorer, the
-    validation mAP (mean of the four retrieval tasks) is recorded; with ``model_selection`` the
-    best state is kept, training stops after ``patience`` evaluations without an improvement of
-    more than 0.002 and the best state is restored."""
-
-
 def schedule_problems(method: object, *budgets: tuple[str, str]) -> list[str]:
     """Messages for bad schedule hyper-parameters; ``budgets`` names (epochs, max_updates) pairs."""
     problems = [f"{name} must be a positive integer, got {getattr(method, name)!r}"

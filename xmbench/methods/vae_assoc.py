@@ -68,20 +68,30 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     available): ``hidden=(512, 256)`` and ``associator_hidden=(256, 256)``, ReLU MLPs about as wide
     as the CM-GANs networks (512) on the same features; ``latent_dim=64`` (paper, Table 2).
     ``lambda_int = lambda_crs = 0.5``: with the sum-of-squares reconstruction (a Gaussian likelihood
-    of variance 1/2) this is KL weight 1, the plain ELBO. Adam ``lr=1e-3``, ``batch_size=128`` (a
-    pass's last batch may be smaller); ``intra_epochs`` and ``cross_epochs`` per phase.
+    of variance 1/2) this is KL weight 1, the plain ELBO. Adam ``lr=1e-3``, ``batch_size=128``.
 
-    Profiles (our choice, only epochs change): ``smoke`` 2 + 2; ``quick`` 20 + 20, 19-29 s for 6,800
-    pairs of 196-d features on one thread of a shared 2-core CPU (phase 1 0.6-0.9 s, phase 2
-    0.35-0.5 s per epoch),
-    and on planted 10-class ReLU features as good as 40 + 40 (translation recognition 0.93 vs 0.94);
-    ``paper`` 100 + 100 (the paper trains phase 1 "until convergence"; its epochs are not given).
+    Training, in ``xmbench.methods.training``'s loop: an update makes one Adam step of every network
+    of the phase (both VAEs; both associators), each on a batch from its own seeded stream; an
+    epoch is a pass over the larger row set of phase 1 (``rows // batch_size`` updates), for both
+    phases: with 1% of 6,800 pairs, a pass over the pairs would be a single update, so the paired
+    fraction would be confounded with the budget. Budgets: ``intra_updates`` / ``cross_updates``
+    updates, or ``intra_epochs`` / ``cross_epochs`` passes when those are None. With a validation
+    split, phase 1 is scored on the VAEs' summed validation loss (reconstruction of the posterior
+    mean plus the weighted KL; phase 1 alone cannot be scored on cross-modal retrieval; an
+    improvement must exceed 0.5% of the loss) and phase 2 on the validation mAP; with
+    ``model_selection`` each phase keeps its best state and stops after ``patience`` evaluations
+    every ``eval_every`` updates without improvement.
 
-    ``history_`` has one record per epoch; ``epoch`` runs across both phases (phase 2 continues
-    after ``intra_epochs``). Phase-1 records hold phase1_{recon,kl,loss}_{a,b}, phase-2 records
-    phase2_{recon,kl,loss}_{a_to_b,b_to_a}: means over the epoch's updates of the batch-mean
-    reconstruction error, KL divergence to N(0, I) and weighted loss. A non-finite loss raises
-    ``NonFiniteError`` naming the phase, the epoch and the network.
+    Profiles (our choice): ``smoke`` 20 + 20 updates; ``quick`` model selection, validation every 50
+    updates, patience 3, at most 3,000 + 3,000 updates (digits-colors: phase 1 stopped after 1,650,
+    phase 2 after 650); ``paper`` 100 + 100 epochs, no model selection (the paper trains phase 1
+    "until convergence"; its epochs are not given).
+
+    ``history_`` has one record per ``eval_every`` updates (``update`` counts across both phases,
+    ``epoch`` within each). Phase-1 records hold phase1_{recon,kl,loss}_{a,b}, phase-2 records
+    phase2_{recon,kl,loss}_{a_to_b,b_to_a}: interval means of the batch-mean reconstruction error,
+    KL divergence to N(0, I) and weighted loss; and the validation scores. A non-finite loss raises
+    ``NonFiniteError`` naming the phase, the update and the loss (whose key names the network).
     """
 
     name: ClassVar[str] = "vae-assoc"

@@ -85,8 +85,7 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
     diagonal Gaussians, as CADA-VAE aligns its latent distributions (symmetric; its gradient does
     not grow as q_t narrows). On letters-colors (quick, seed 0) KL matched (within 0.001) or beat
     it on all four mAP tasks (B->A 0.83 vs 0.80 unique, 0.76 vs 0.69 non-unique; one seed). Pairs
-    only; an epoch makes as many updates as a pass over the largest row set (a small paired
-    fraction must not starve the paired networks, as in vae-assoc).
+    only.
 
     Outputs use means. ``embed_in(t, t, X)`` = mean of q_t; ``embed_in(t, s, X)`` = aligner mean at
     the multi-modal encoder mean (the aligned latent). ``embed(m, X)`` = [embed_in(a, m, X),
@@ -97,13 +96,21 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
     xmbench defaults (no architecture is given): sizes as vae-assoc (``hidden=(512, 256)``,
     ``aligner_hidden=(256, 256)``, ``latent_dim=64``); ``beta=1`` is the plain ELBO (the sum of
     squares is a Gaussian likelihood of variance 1/2); Adam ``lr=1e-3``, ``batch_size=128``.
-    Profiles (ours, only epochs change): ``smoke`` 2 + 2; ``quick`` 20 + 20, 28-36 s for 6,780 pairs
-    of 196-d features on one thread of a shared 2-core CPU; ``paper`` 100 + 100.
 
-    ``history_``: one record per epoch, ``epoch`` counting across both phases. Phase 1:
-    phase1_{recon,kl,loss}_{a,b,a_to_b,b_to_a} (single-modal a, b; multi-modal a->b, b->a); phase
-    2: phase2_{recon,<alignment>,loss}_{a_to_b,b_to_a}: means over the epoch's updates of the
-    batch means. A non-finite loss raises ``NonFiniteError`` naming the phase, network and epoch.
+    Training, in ``xmbench.methods.training``'s loop, as vae-assoc: an update is one Adam step of
+    each network of the phase (four VAEs; two aligners), an epoch a pass over the largest row set
+    for both phases; budgets ``vae_updates`` / ``align_updates`` updates, or ``vae_epochs`` /
+    ``align_epochs`` passes when those are None. With a validation split, phase 1 is scored on the
+    four VAEs' summed validation loss (at posterior means; an improvement must exceed 0.5% of it)
+    and phase 2 on validation mAP; ``model_selection``, ``eval_every`` and ``patience`` as there.
+    Profiles (ours): ``smoke`` 20 + 20 updates; ``quick`` model selection, validation every 50
+    updates, patience 3, at most 3,000 + 3,000 updates; ``paper`` 100 + 100 epochs, no selection.
+
+    ``history_``: one record per ``eval_every`` updates (``update`` counting across both phases,
+    ``epoch`` within each). Phase 1: phase1_{recon,kl,loss}_{a,b,a_to_b,b_to_a} (single-modal a, b;
+    multi-modal a->b, b->a); phase 2: phase2_{recon,<alignment>,loss}_{a_to_b,b_to_a}: interval
+    means of the batch means; and the validation scores. A non-finite loss raises
+    ``NonFiniteError`` naming the phase, the update and the loss (whose key names the network).
     """
 
     name: ClassVar[str] = "varalign"

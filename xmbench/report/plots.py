@@ -8,6 +8,7 @@ t-based 95% confidence intervals (``t_interval``), the same intervals the tables
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from PIL import Image
 
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.eval.retrieval import Task
+from xmbench.features.cache import atomic_write_bytes
 from xmbench.options import Profile
 from xmbench.report.stats import mean_ci
 from xmbench.results.schema import ALL_CLASSES
@@ -30,6 +33,7 @@ SETTING = ["dataset", "pairing", "profile"]
 TASKS = [task.value for task in Task]
 STYLE = "whitegrid"
 DPI = 150
+PNG_DPI, PNG_COLOURS = 110, 256  # the PNGs (embedded in the HTML page) are for screens; SVGs are for papers
 
 
 @dataclass(frozen=True)
@@ -215,14 +219,22 @@ def fraction_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure
 
 
 def save_figure(fig: Figure, folder: Path, name: str) -> tuple[Path, Path]:
-    """Write ``name``.png and ``name``.svg; fixed SVG ids and no date, so re-runs give identical files."""
+    """Write ``name``.png and ``name``.svg; fixed SVG ids and no date, so re-runs give identical files.
+    The PNG is drawn at ``PNG_DPI`` and reduced to a palette of ``PNG_COLOURS`` colours (a plot has
+    few): a third of the bytes, so the self-contained HTML page stays small."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     with matplotlib.rc_context({"svg.hashsalt": "xmbench"}):
         # "tight" keeps a legend wider than the panels whole
-        fig.savefig(png, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        drawn = io.BytesIO()
+        fig.savefig(drawn, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    image = Image.open(drawn).convert("RGB").quantize(PNG_COLOURS, method=Image.Quantize.MEDIANCUT,
+                                                     dither=Image.Dither.NONE)
+    pixels = io.BytesIO()
+    image.save(pixels, format="PNG", optimize=True)
+    atomic_write_bytes(png, lambda handle: handle.write(pixels.getvalue()))
     return png, svg
 
 

@@ -12,7 +12,7 @@ from sklearn.decomposition import PCA
 from xmbench.report.plots import new_figure, setting_label, subplots, top_fraction
 from xmbench.report.plots_data import embedding_runs
 
-POINTS_PER_MODALITY = 400  # a readable scatter and a small SVG; the same items in every panel
+POINTS_PER_MODALITY = 200  # a readable scatter, a small PNG and SVG; the same items in every panel
 MARKERS = {"a": "o", "b": "^"}
 # B drawn over A, larger and outlined: in some datasets (colours) all of a class's items coincide
 STYLE = {
