@@ -11,7 +11,7 @@ import pytest
 from xmbench import api
 from xmbench.data import DATASETS, LoadOptions
 from xmbench.data.base import PairedSplit
-from xmbench.data.fraction import carve_validation
+from xmbench.data.fraction import MAX_VALIDATION_PAIRS, carve_validation
 from xmbench.errors import XmbenchError
 from xmbench.methods.cca import CCA
 
@@ -32,6 +32,11 @@ def test_validation_is_a_stratified_tenth_disjoint_from_training_and_seeded():
     np.testing.assert_array_equal(held.validation.a[:, 0], held.index)  # row i holds value i
     np.testing.assert_array_equal(carve_validation(data, 0.1, seed=3).index, held.index)
     assert not np.array_equal(carve_validation(data, 0.1, seed=4).index, held.index)
+
+
+def test_large_training_sets_hold_out_at_most_the_cap():
+    held = carve_validation(pairs(30_000), 0.1, seed=0)
+    assert len(held.validation) == MAX_VALIDATION_PAIRS and len(held.train) == 30_000 - MAX_VALIDATION_PAIRS
 
 
 def test_at_least_one_pair_per_class_and_zero_means_none():
