@@ -191,3 +191,10 @@ def test_same_seed_same_selection_same_numbers(name):
     untimed = [[replace(p, validation_s=0.0) for p in m.training_summary()] for m in (first, second)]
     assert untimed[0] == untimed[1]
     np.testing.assert_array_equal(first.embed_in("a", "b", VAL.b), second.embed_in("a", "b", VAL.b))
+
+
+def test_gains_below_min_delta_that_add_up_keep_training_going():
+    # +1e-3 per evaluation: never 2e-3 in one step, but 2e-3 (plus a hair) over three of them
+    net, phase = counting_phase(100, score=lambda w: 1e-4 * w * 1.05)
+    (summary,) = train("toy", [phase], Schedule(eval_every=10, patience=3, model_selection=True), [])
+    assert summary.updates == 100 and not summary.converged and not summary.stopped_early

@@ -18,8 +18,10 @@ one iteration of its Algorithm 1) and returns that update's losses, and optional
   naming the method, the phase, the first bad update (counted within the phase) and the loss.
 
 A phase *converged* when its last ``patience`` evaluations brought no improvement of more than
-``min_delta`` over the best before them (the curve had flattened; early stopping ends every
-converged phase), and did not when the budget ran out while it was still improving.
+``min_delta`` over the score of the last such improvement (the curve had flattened; early
+stopping ends every converged phase), and did not when the budget ran out while it was still
+improving. Small gains add up: a curve that creeps up by less than ``min_delta`` per evaluation
+resets the count once it stands ``min_delta`` above that score.
 
 Batches come from ``BatchStream``: endless reshuffled passes over a row set with a seeded
 generator, so training is reproducible and an epoch is ``rows // batch_size`` updates.
@@ -172,11 +174,12 @@ def _run_phase(method: str, phase: Phase, schedule: Schedule, history: list[dict
                            phase.score_name if phase.score else None)
     best_state: dict[str, torch.Tensor] | None = None
     since_best = 0
+    reference: float | None = None  # the score at the last improvement of more than min_delta
     phase.modules.train()
 
     def record(update: int, losses: dict[str, float]) -> bool:
         """Log one interval; True when early stopping ends the phase."""
-        nonlocal best_state, since_best
+        nonlocal best_state, since_best, reference
         entry = {"phase": phase.name, "update": offset + update,
                  "epoch": (offset + update - summary.first_update) / summary.updates_per_epoch, **losses}
         if phase.score is not None:
@@ -188,10 +191,16 @@ def _run_phase(method: str, phase: Phase, schedule: Schedule, history: list[dict
             summary.evaluations += 1
             entry |= {"val_score": score, **details}
             summary.last_score = score
+            # patience counts from the last improvement of more than min_delta over the score then,
+            # so a curve creeping up by less than min_delta per evaluation still counts as improving
+            # once its gains add up; the state kept is simply the best one scored
+            margin = 0.0 if reference is None else (
+                RELATIVE_MIN_DELTA * abs(reference) if phase.relative else schedule.min_delta)
+            if reference is None or score > reference + margin:
+                reference, since_best = score, 0
+            else:
+                since_best += 1
             best = summary.best_score
-            threshold = None if best is None else best + (
-                RELATIVE_MIN_DELTA * abs(best) if phase.relative else schedule.min_delta)
-            since_best = 0 if threshold is None or score > threshold else since_best + 1
             if best is None or score > best:
                 summary.best_score, summary.selected_update = score, offset + update
                 if schedule.model_selection:
