@@ -86,7 +86,8 @@ def test_budget_running_out_while_improving_is_not_converged():
     assert summary.updates == 40 and summary.selected_update == 40 and not summary.converged
     assert float(net.w) == 40
     assert training_facts([summary]) == {"updates": 40.0, "epochs": 4.0, "selected_update": 40.0,
-                                         "best_validation_map": -960.0, "converged": 0.0}
+                                         "best_validation_map": -960.0, "last_validation_map": -960.0,
+                                         "converged": 0.0}
 
 
 def test_improvements_below_min_delta_do_not_extend_training():

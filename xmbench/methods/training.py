@@ -9,11 +9,11 @@ one iteration of its Algorithm 1) and returns that update's losses, and optional
 
 - every ``eval_every`` updates (and at update 0 and at the end of the budget) it records the mean
   of each loss over the interval and, with a score, evaluates it in eval mode;
-- with ``model_selection`` it keeps a copy of the state with the best score, stops after
+- with ``model_selection`` it keeps a copy of the state with the best score, stops early after
   ``patience`` evaluations without an improvement of more than ``min_delta`` (0.002 mAP; 0.5% of
-  the loss for a phase scored on its validation loss) (early stopping) and
-  restores the best state before the next phase; without it the phase runs its whole budget and
-  ends in its last state (the published schedules), while the curve is still recorded;
+  the loss for a phase scored on its validation loss) and restores the best state before the
+  next phase; without it the phase runs its whole budget and ends in its last state (the
+  published schedules), while the curve is still recorded;
 - a loss that is NaN or infinite anywhere in an interval stops training with ``NonFiniteError``
   naming the method, the phase, the first bad update (counted within the phase) and the loss.
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -69,7 +69,7 @@ class Phase:
     networks it trains (switched to eval mode for validation, snapshotted and restored by model
     selection). ``score`` validates the current state (higher is better) and returns
     (score, details); ``relative`` scores (minus a loss, whose scale depends on the data) improve
-    only by more than ``RELATIVE_MIN_DELTA`` times the best score's magnitude."""
+    only by more than ``RELATIVE_MIN_DELTA`` times the magnitude of the score they must beat."""
 
     name: str
     step: Callable[[int], Losses]
@@ -83,7 +83,8 @@ class Phase:
 
 @dataclass
 class Schedule:
-    """How every phase is validated: ``eval_every`` updates, ``patience`` evaluations, ``min_delta``."""
+    """How every phase is validated: every ``eval_every`` updates; with ``model_selection``, stop
+    after ``patience`` evaluations without an improvement of more than ``min_delta``."""
 
     eval_every: int
     patience: int
@@ -309,6 +310,7 @@ def training_facts(phases: list[PhaseSummary]) -> dict[str, float]:
         facts["selected_update"] = float(last.selected_update)
     if last.best_score is not None and last.score_name == "validation mAP":
         facts["best_validation_map"] = float(last.best_score)
+        facts["last_validation_map"] = float(last.last_score)  # the kept state's, without model selection
     verdicts = [p.converged for p in phases if p.converged is not None]
     if verdicts:
         facts["converged"] = float(all(verdicts))
