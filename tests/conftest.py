@@ -28,6 +28,13 @@ def data_root() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def feature_cache(tmp_path_factory) -> Path:
+    """One feature cache for the tests that run the harness without testing the cache itself: each
+    dataset's extractor trains once per session instead of once per test."""
+    return tmp_path_factory.mktemp("feature-cache")
+
+
 def planted_pairs(
     n_train: int, n_test: int, d_a: int, d_b: int, n_classes: int, noise: float, seed: int
 ) -> tuple[PairedSplit, PairedSplit]:

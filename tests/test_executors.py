@@ -40,12 +40,6 @@ def ray_cluster_of_two():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def feature_cache(tmp_path_factory):
-    """One feature cache for the module: the digits extractor is trained once, not per test."""
-    return tmp_path_factory.mktemp("feature-cache")
-
-
 def sweep(tmp_path, cache, name: str, executor: str, **overrides) -> api.RunConfig:
     settings = dict(
         methods=("cca", "cmgans"), seeds=(0, 1), device="cpu", out=tmp_path / name, cache_dir=cache,

@@ -71,10 +71,10 @@ def test_run_ids_tell_apart_every_setting_that_changes_the_numbers():
     assert len({k.run_id for k in variants}) == len(variants)
 
 
-def test_every_method_of_a_seed_trains_on_the_same_pairs(tmp_path):
+def test_every_method_of_a_seed_trains_on_the_same_pairs(tmp_path, feature_cache):
     config = api.RunConfig(
         methods=("cca", "kcca"), seeds=(0, 1), paired_fractions=(0.2,),
-        out=tmp_path / "r", cache_dir=tmp_path / "c", device="cpu",
+        out=tmp_path / "r", cache_dir=feature_cache, device="cpu",
     )
     report = api.run_benchmark(config, log=lambda line: None)
     assert len(report.completed) == 4 and not report.failed
@@ -92,8 +92,8 @@ def test_every_method_of_a_seed_trains_on_the_same_pairs(tmp_path):
     assert set(report.scores["paired_fraction"]) == {0.2}
 
 
-def test_cli_sweeps_fractions_and_rejects_bad_ones(tmp_path):
-    args = ["run", "--methods", "cca", "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")]
+def test_cli_sweeps_fractions_and_rejects_bad_ones(tmp_path, feature_cache):
+    args = ["run", "--methods", "cca", "--out", str(tmp_path / "r"), "--cache-dir", str(feature_cache)]
     result = CliRunner().invoke(cli, [*args, "--paired-fraction", "1,0.5"])
     assert result.exit_code == 0, result.output
     assert "paired_fraction" in result.output and "0.5" in result.output

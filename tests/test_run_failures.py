@@ -11,10 +11,10 @@ from xmbench.methods.cmgans import CMGANs
 from xmbench.options import Profile
 
 
-def test_diverging_run_is_recorded_and_others_finish(monkeypatch, tmp_path):
+def test_diverging_run_is_recorded_and_others_finish(monkeypatch, tmp_path, feature_cache):
     monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"max_updates": 10, "lr": 1e30}})
     config = api.RunConfig(
-        methods=("cca", "cmgans"), out=tmp_path / "results", cache_dir=tmp_path / "cache", device="cpu"
+        methods=("cca", "cmgans"), out=tmp_path / "results", cache_dir=feature_cache, device="cpu"
     )
     report = api.run_benchmark(config, log=lambda line: None)
     assert report.completed == [next(r for r in report.completed if "_cca_" in r)]
@@ -32,14 +32,14 @@ def test_diverging_run_is_recorded_and_others_finish(monkeypatch, tmp_path):
     assert set(again.scores["method"]) == {"cca", "cmgans"}
 
 
-def test_cli_exits_non_zero_when_a_run_fails(monkeypatch, tmp_path):
+def test_cli_exits_non_zero_when_a_run_fails(monkeypatch, tmp_path, feature_cache):
     from click.testing import CliRunner
 
     from xmbench.cli import cli
 
     monkeypatch.setattr(CMGANs, "profiles", {Profile.SMOKE: {"epochs": 1, "lr": 1e30}})
     result = CliRunner().invoke(
-        cli, ["run", "--methods", "cmgans", "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")]
+        cli, ["run", "--methods", "cmgans", "--out", str(tmp_path / "r"), "--cache-dir", str(feature_cache)]
     )
     assert result.exit_code != 0
     assert isinstance(result.exception, Exception) and "1 run(s) failed" in str(result.exception)

@@ -51,8 +51,8 @@ def test_at_least_one_pair_per_class_and_zero_means_none():
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("features")  # one feature extraction for the module
+def cache(feature_cache):
+    return feature_cache
 
 
 @pytest.fixture(scope="module")
