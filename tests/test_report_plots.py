@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
+from PIL import Image
 
 from xmbench.data.base import PairedSplit
 from xmbench.eval.protocol import retrieval_scores
@@ -93,6 +94,8 @@ def test_make_figures_writes_valid_png_and_svg(store, tmp_path):
                      "common_space"}
     for figure in files:
         assert figure.png.read_bytes()[:8] == PNG_MAGIC
+        with Image.open(figure.png) as image:  # a small palette PNG (the HTML page embeds it)
+            assert image.mode == "P" and len(image.getcolors()) <= plots.PNG_COLOURS
         assert ET.parse(figure.svg).getroot().tag.endswith("svg")
         assert figure.title and figure.caption
 
@@ -126,12 +129,14 @@ def test_store_figures_use_the_right_runs_and_spaces(store):
 def test_learning_curves_mark_each_runs_selected_update(store):
     scores = store.load_scores()
     figure = learning_curves_figure(store, scores)
-    (ax,) = figure.axes
+    (ax,) = [a for a in figure.axes if a.get_visible()]  # a panel per method with a curve: only "gan"
+    assert ax.get_title() == "gan"
     marks = [(c.get_offsets()[0, 0], c) for c in ax.collections if isinstance(c, PathCollection)]
     training = store.load_training()
     curves = training[(training["metric"] == "val_map") & (training["method"] == "gan")]
-    # one mark per run (two seeds, the largest paired fraction), at the run's selected update
+    # one line and one mark per run (two seeds, the largest paired fraction), at the run's selected update
     assert sorted(x for x, _ in marks) == [20.0, 30.0]
+    assert len(ax.lines) == 2
     assert len(curves["run_id"].unique()) == 4  # both fractions stored; the figure shows fraction 1.0
 
 

@@ -33,7 +33,7 @@ SETTING = ["dataset", "pairing", "profile"]
 TASKS = [task.value for task in Task]
 STYLE = "whitegrid"
 DPI = 150
-PNG_DPI, PNG_COLOURS = 110, 256  # the PNGs (embedded in the HTML page) are for screens; SVGs are for papers
+PNG_DPI, PNG_COLOURS = 90, 64  # the PNGs (embedded in the HTML page) are for screens; SVGs are for papers
 
 
 @dataclass(frozen=True)
@@ -263,10 +263,10 @@ CAPTIONS = {
     "(every eval_every updates) of every method trained adversarially, against updates; lines are means "
     "over seeds, bands t-based 95% CIs.",
     "learning_curves": "Validation mAP (mean of the four retrieval tasks on the validation pairs, never the "
-    "test split) against training updates, per trained method; for two-phase methods the phase that links "
-    "the modalities. Lines are means over seeds (bands t-based 95% CIs); dots mark each run's selected "
-    "update (model selection keeps that state), crosses runs that did not converge (the budget ran out "
-    "while the curve was still rising).",
+    "test split) against training updates, a panel per trained method and a line per run (seed); for "
+    "two-phase methods the phase that links the modalities, which starts where the first phase stopped. "
+    "Dots mark each run's selected update (model selection keeps that state), crosses runs that did not "
+    "converge (the budget ran out while the curve was still rising).",
     "pr_curves": "Interpolated precision (best precision at any rank reaching the recall) at 101 recall "
     "levels, mean over queries, for the smallest seed with stored test embeddings (in the title); cosine "
     "similarity, relevance = same class, the query itself excluded from all-modal galleries, each task in "

@@ -20,6 +20,7 @@ from xmbench.report.plots_data import embedding_runs
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 GAN_LOSSES = {"g_loss": "generator loss", "d_loss": "discriminator loss"}
 VALIDATION_MAP = "val_map"  # the training curve's selection score of phases scored on retrieval
+CURVE_COLUMNS = 4  # panels per row of the learning-curve figure
 
 
 class PRCurve(NamedTuple):
@@ -166,32 +167,49 @@ def loss_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None)
 
 
 def learning_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
-    """Validation mAP against updates, a line per trained method (mean over seeds, 95% CI band), each
-    run's selected update marked (a dot; a cross where the run did not converge)."""
+    """Validation mAP against updates, a panel per trained method and a line per run, each run's
+    selected update marked (a dot; a cross where the run did not converge).
+
+    Runs are drawn one by one, not averaged: their curves are not aligned (early stopping ends them at
+    different updates, and a two-phase method's second phase starts where its first one stopped), so a
+    mean with a band at each update would mix different numbers of runs."""
     training = _setting_training(store, scores)
     curves = training[training["metric"] == VALIDATION_MAP] if not training.empty else training
     if curves.empty:
         return None
     methods = sorted(curves["method"].unique())
     palette = palette or method_palette(methods)
-    fig = new_figure(8.5, 5.2)
-    (ax,) = subplots(fig, 1, 1)
-    sns.lineplot(curves, x="update", y="value", hue="method", hue_order=methods, palette=palette,
-                 errorbar=t_interval, ax=ax, linewidth=1.3)
+    cols = min(len(methods), CURVE_COLUMNS)
+    rows = -(-len(methods) // cols)
+    fig = new_figure(2.9 * cols, 2.3 * rows + 0.6)
+    axes = subplots(fig, rows, cols, sharey=True)
     facts = scores[scores["task"] == "training"].pivot_table(index="run_id", columns="metric", values="value")
-    for run_id, curve in curves.groupby("run_id"):
-        if run_id not in facts.index or pd.isna(facts.loc[run_id].get("selected_update")):
-            continue
-        selected = curve[curve["update"] == facts.loc[run_id, "selected_update"]]
-        if selected.empty:
-            continue
-        converged = facts.loc[run_id].get("converged", 1.0) == 1.0
-        ax.scatter(selected["update"], selected["value"], color=palette[curve["method"].iloc[0]], zorder=3,
-                   marker="o" if converged else "x", s=28, edgecolor="black" if converged else None, linewidth=0.6)
-    ax.set(xlabel="update", ylabel="validation mAP (mean of the four tasks)")
-    figure_legend(fig, [ax], "method")
+    for ax, method in zip(axes, methods, strict=False):
+        for run_id, curve in curves[curves["method"] == method].groupby("run_id"):
+            curve = curve.sort_values("update")
+            ax.plot(curve["update"], curve["value"], color=palette[method], linewidth=1.1, alpha=0.8)
+            _mark_selected(ax, curve, facts.loc[run_id] if run_id in facts.index else None, palette[method])
+        ax.set(title=method, ylim=(0, 1.02))
+        ax.set_xlabel("update", fontsize="small")
+    for ax in axes[len(methods):]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("validation mAP")
     fig.suptitle(f"Learning curves — {setting_label(scores)}")
     return fig
+
+
+def _mark_selected(ax, curve: pd.DataFrame, facts: pd.Series | None, colour) -> None:
+    """A dot at the run's selected update (the state model selection kept), a cross if the run did not
+    converge; nothing for runs without a selected update (no validation)."""
+    if facts is None or pd.isna(facts.get("selected_update")):
+        return
+    selected = curve[curve["update"] == facts["selected_update"]]
+    if selected.empty:
+        return
+    converged = facts.get("converged", 1.0) == 1.0
+    ax.scatter(selected["update"], selected["value"], color=colour, zorder=3, marker="o" if converged else "x",
+               s=28, edgecolor="black" if converged else None, linewidth=0.6)
 
 
 def _setting_training(store, scores: pd.DataFrame) -> pd.DataFrame:
