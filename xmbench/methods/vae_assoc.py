@@ -84,7 +84,7 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
 
     Profiles (our choice): ``smoke`` 20 + 20 updates; ``quick`` model selection, validation every 50
     updates, patience 3, at most 3,000 + 3,000 updates (digits-colors: phase 1 stopped after 1,650,
-    phase 2 after 650); ``paper`` 100 + 100 epochs, no model selection (the paper trains phase 1
+    phase 2 after 750); ``paper`` 100 + 100 epochs, no model selection (the paper trains phase 1
     "until convergence"; its epochs are not given).
 
     ``history_`` has one record per ``eval_every`` updates (``update`` counts across both phases,
