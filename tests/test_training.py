@@ -63,7 +63,7 @@ def test_best_state_is_kept_and_restored_after_early_stopping():
     net, phase = counting_phase(1000, score=peaked(30))
     history: list[dict] = []
     (summary,) = train("toy", [phase], Schedule(eval_every=5, patience=3, model_selection=True), history)
-    assert float(net.w) == 30  # the weights of the peak, not of the last update
+    assert float(net.w.detach()) == 30  # the weights of the peak, not of the last update
     assert summary.selected_update == 30 and summary.best_score == 0
     assert summary.updates == 45 and summary.stopped_early  # 35, 40, 45 brought no improvement
     assert summary.converged and summary.restored
@@ -75,7 +75,7 @@ def test_best_state_is_kept_and_restored_after_early_stopping():
 def test_without_model_selection_the_whole_budget_runs_and_the_last_state_stays():
     net, phase = counting_phase(100, score=peaked(30))
     (summary,) = train("toy", [phase], Schedule(eval_every=5, patience=3, model_selection=False), [])
-    assert float(net.w) == 100 and summary.updates == 100 and not summary.stopped_early
+    assert float(net.w.detach()) == 100 and summary.updates == 100 and not summary.stopped_early
     assert summary.best_score == 0 and summary.selected_update == 100 and not summary.restored
     assert summary.converged  # the curve had flattened: its best came long before the end
 
@@ -84,7 +84,7 @@ def test_budget_running_out_while_improving_is_not_converged():
     net, phase = counting_phase(40, score=peaked(1000))
     (summary,) = train("toy", [phase], Schedule(eval_every=5, patience=3, model_selection=True), [])
     assert summary.updates == 40 and summary.selected_update == 40 and not summary.converged
-    assert float(net.w) == 40
+    assert float(net.w.detach()) == 40
     assert training_facts([summary]) == {"updates": 40.0, "epochs": 4.0, "selected_update": 40.0,
                                          "best_validation_map": -960.0, "last_validation_map": -960.0,
                                          "converged": 0.0}
@@ -113,7 +113,7 @@ def test_phases_run_in_order_count_updates_across_them_and_are_built_lazily():
     built_after = []
 
     def second() -> Phase:
-        built_after.append(float(first_net.w))
+        built_after.append(float(first_net.w.detach()))
         return counting_phase(30, score=peaked(10), name="second")[1]
 
     history: list[dict] = []
