@@ -91,9 +91,10 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     on where phase 1 stops, and phase 1's own validation loss cannot see it. With 1,000 / 1,500 /
     1,800 / 2,500 VAE updates the colour VAE keeps 9 / 5 / 4 / 4 of 64 latent dimensions active (a
     10-point modality needs few; the KL term prunes the rest; the summed validation loss differs by
-    0.4% between 1,500 and 1,800), and test mAP is .903 / .894 / .759 / .679 (A->B .972 / .962 / .607 / .417; cosine of an associated
-    digit code to its own colour's code .89 / .88 / .37 / .13). ``quick`` with its patience doubled
-    lets phase 1 run on to 1,800 updates, and the test mAP falls from .895 to .760.
+    0.4% between 1,500 and 1,800), and test mAP is .903 / .894 / .759 / .679 (A->B .972 / .962 /
+    .607 / .417; cosine of an associated digit code to its own colour's code .89 / .88 / .37 / .13).
+    ``quick`` with its patience doubled lets phase 1 run on to 1,800 updates, and the test mAP falls
+    from .895 to .760.
 
     ``history_`` has one record per ``eval_every`` updates (``update`` counts across both phases,
     ``epoch`` within each). Phase-1 records hold phase1_{recon,kl,loss}_{a,b}, phase-2 records
