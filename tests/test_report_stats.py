@@ -85,3 +85,43 @@ def test_untestable_methods_are_not_marked():
     result = stats.compare_to_best(per_seed)
     assert result.loc["a", "best"] and not result.loc["b", "worse"]
     assert result.loc["b", "n_common"] == 1 and math.isnan(result.loc["b", "p_vs_best"])
+
+
+def _holm_rejections(p: list[float], alpha: float) -> set[int]:
+    """Holm's procedure as the textbook states it (an independent check of ``stats.holm``): sort
+    ascending, reject H_(i) while p_(i) <= alpha / (m - i), stop at the first that fails."""
+    order, rejected = sorted(range(len(p)), key=lambda i: p[i]), set()
+    for i, index in enumerate(order):
+        if p[index] > alpha / (len(p) - i):
+            break
+        rejected.add(index)
+    return rejected
+
+
+def test_holm_by_hand_and_against_the_sequential_procedure():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x .005 = .02, 3 x .01 = .03, 2 x .03 = .06, max(.06, 1 x .04) = .06
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    adjusted = stats.holm([np.nan, 0.2, 0.01])  # NaN is no test: m = 2
+    assert math.isnan(adjusted[0]) and adjusted[1:] == pytest.approx([0.2, 0.02])
+    assert stats.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    p = list(np.random.default_rng(0).uniform(0, 0.1, size=12))
+    for alpha in (0.01, 0.05, 0.1):
+        assert set(np.flatnonzero(stats.holm(p) <= alpha)) == _holm_rejections(p, alpha)
+
+
+def test_apply_holm_corrects_over_the_whole_table_and_marks_ties():
+    good = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
+    # "other" trails "good" by a small noisy margin in two columns: p .027 and .040 on its own
+    columns = {
+        "A->B": pd.DataFrame({"good": good, "other": good - [0.010, 0.002, 0.014, 0.003, 0.012]}),
+        "B->A": pd.DataFrame({"good": good, "other": good - [0.012, 0.001, 0.013, 0.002, 0.011]}),
+    }
+    alone = {k: stats.compare_to_best(v) for k, v in columns.items()}
+    raw = [alone[k].loc["other", "p_vs_best"] for k in columns]
+    assert all(0.01 < p < 0.05 for p in raw) and all(alone[k].loc["other", "worse"] for k in columns)
+    table = stats.apply_holm(alone)
+    assert [table[k].loc["other", "p_holm"] for k in columns] == pytest.approx(list(stats.holm(raw)))
+    for k in columns:  # after the correction neither difference is significant: the column is a tie
+        assert not table[k].loc["other", "worse"] and table[k].loc["other", "tied_best"]
+        assert table[k].loc["other", "p_vs_best"] == alone[k].loc["other", "p_vs_best"]  # raw p is kept
+        assert table[k].loc["other", "sd"] == pytest.approx(np.std(columns[k]["other"], ddof=1))

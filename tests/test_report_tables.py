@@ -106,7 +106,9 @@ def test_overall_table_puts_pairings_side_by_side_and_marks_the_best(lc_scores):
     assert overall.display.loc["cmgans", column] == "0.910 ± 0.025"  # mean 0.91, sd 0.01, t_{.975,2} 4.3027
     assert overall.display.loc["cca", column].endswith("†")
     assert overall.numeric.loc["cca", (*column, "n_common")] == 3
-    assert any("paired t-test" in note for note in overall.notes)
+    assert any("paired t-test" in note and "Holm" in note for note in overall.notes)
+    assert overall.numeric.loc["cmgans", (*column, "sd")] == pytest.approx(0.01)
+    assert overall.numeric.loc["cca", (*column, "p_holm")] >= overall.numeric.loc["cca", (*column, "p_vs_best")]
     # another profile is another table, never part of the same mean
     assert built["overall_map_letters-colors_quick"].display.loc["cca", ("non-unique", "A->B")] == "0.300"
 
@@ -176,3 +178,16 @@ def test_export_writes_csv_markdown_and_latex_with_the_best_marked(lc_scores, tm
     assert export.to_markdown(built[0]).startswith("### Overall mAP")
     page = export.to_html(by_name(built)[name])
     assert "<strong>0.910 ± 0.025</strong>" in page and "A-&gt;B" in page
+
+
+def test_a_column_without_a_significant_winner_bolds_every_tied_method():
+    rows = []
+    for seed, (a, b) in enumerate([(0.90, 0.91), (0.93, 0.90), (0.91, 0.92)]):  # means .913 vs .910: noise
+        rows += [lc_row("cmgans", "unique", seed, task, "mAP", a) for task in tables.RETRIEVAL_TASKS]
+        rows += [lc_row("cca", "unique", seed, task, "mAP", b) for task in tables.RETRIEVAL_TASKS]
+        rows += [lc_row("kcca", "unique", seed, task, "mAP", 0.5 + 0.01 * seed) for task in tables.RETRIEVAL_TASKS]
+    overall = by_name(tables.build_tables(pd.DataFrame(rows)))["overall_map_letters-colors_smoke"]
+    assert overall.best.loc[["cmgans", "cca"], "A->B"].all() and not overall.best.loc["kcca", "A->B"]
+    assert overall.display.loc["kcca", "A->B"].endswith("†")  # far below: still significant after Holm
+    assert any(note.startswith("columns whose best method is not significantly better") and "A->B" in note
+               for note in overall.notes)

@@ -66,7 +66,7 @@ def _escaped(index: pd.Index) -> pd.Index:
 
 def _table(table, anchor: str) -> str:
     """The table, every label and cell escaped; cells marked in an optional ``best`` bool frame
-    (the tables helper's "highest mean of the column") in bold, as its notes promise."""
+    (the column's best and the methods tied with it, see the notes) in bold, as its notes promise."""
     cells = table.display.astype(object).where(table.display.notna(), "").astype(str).map(html.escape)
     best = getattr(table, "best", None)
     if best is not None and best.shape == cells.shape:

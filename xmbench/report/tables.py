@@ -113,10 +113,12 @@ class ReportTable:
     """One table of the report.
 
     ``display``: formatted cells ("0.912 ± 0.004", "†" appended when significantly worse than the
-    column's best, "(n=4)" when a cell's seed count differs from the table's usual one);
-    ``best``: bool frame of display's shape, True on each column's best mean -- each output format
+    column's best after Holm's correction, "(n=4)" when a cell's seed count differs from the table's
+    usual one); ``best``: bool frame of display's shape, True on each column's best mean and on every
+    method not significantly worse than it (``stats.apply_holm``'s tied_best) -- each output format
     renders it (``marked``: bold in markdown, \\textbf in LaTeX); ``numeric``: the same rows, columns
-    (display column..., stat) with stats mean, ci, n, best, p_vs_best, n_common, worse;
+    (display column..., stat) with stats mean, sd, ci, n, best, p_vs_best (raw), n_common, p_holm
+    (adjusted over the table), worse, tied_best;
     ``notes``: the CI, the test, the marking convention and anything left untested."""
 
     name: str
@@ -266,8 +268,9 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     several = values["pairing"].nunique() > 1
     keys = ([*inner, "pairing"] if pairing_inner else ["pairing", *inner]) if several else inner
     per_seed = _per_seed(values, ["method", *keys])
-    compared = {key: stats.compare_to_best(part.pivot(index="seed", columns="method", values="value"), higher_is_better)
-                for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)}
+    compared = stats.apply_holm({
+        key: stats.compare_to_best(part.pivot(index="seed", columns="method", values="value"), higher_is_better)
+        for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)})
     rank = {"pairing": _pairing_rank, "task": _rank(order), "class": _rank(order)}
     columns = sorted(compared, key=lambda k: tuple(rank[level](v) for level, v in zip(keys, _as_tuple(k))))
     numeric = pd.concat({k: compared[k].drop(columns="reason") for k in columns}, axis=1, names=[*keys, "stat"])
@@ -278,7 +281,7 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
         c = compared[k].reindex(numeric.index)  # a method without this column gets an empty cell
         display[k] = [stats.format_cell(m, ci, n, usual=usual) + (" †" if worse else "")
                       for m, ci, n, worse in zip(c["mean"], c["ci"], c["n"], c["worse"].eq(True))]
-        best[k] = c["best"].eq(True).tolist()
+        best[k] = c["tied_best"].eq(True).tolist()
     index = pd.Index(numeric.index, name="method")
     columns_index = pd.MultiIndex.from_tuples(columns, names=keys) if len(keys) > 1 else pd.Index(columns, name=keys[0])
     display = pd.DataFrame(display, index=index).set_axis(columns_index, axis=1)
@@ -292,9 +295,16 @@ def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
     direction = "highest" if higher_is_better else "lowest"
     if frames["n"].max() < 2:
         return [f"one seed (n=1): no confidence intervals and no tests; bold: {direction} value of the column."]
-    notes = [f"mean ± 95% CI half-width over n={usual} seeds (t-distribution; other n shown in the cell).",
-             f"bold: {direction} mean of the column; †: significantly worse than that best method "
-             f"({stats.TEST_NAME}; no multiple-comparison correction)."]
+    tests = int(frames["p_vs_best"].notna().sum())
+    notes = [f"mean ± 95% CI half-width over n={usual} seeds (t-distribution; other n shown in the cell); "
+             "the CSV adds the standard deviation over seeds (sd), n and the p-values.",
+             f"bold: the {direction} mean of the column and every method not significantly worse than it "
+             f"(several bold cells: no single winner); †: significantly worse than that best method "
+             f"({stats.TEST_NAME}; {stats.CORRECTION_NAME}, {tests} comparisons)."]
+    ties = [k for k, c in compared.items() if c["tied_best"].eq(True).sum() > 1]
+    if ties:
+        notes.append("columns whose best method is not significantly better than the next: "
+                     + ", ".join(" / ".join(map(str, _as_tuple(k))) for k in ties) + ".")
     untested = frames[~frames["best"] & frames["mean"].notna() & frames["p_vs_best"].isna()]
     if len(untested):
         notes.append("not tested against the best (fewer than 2 seeds in common): "
