@@ -29,6 +29,7 @@ class StandInTable:
     display: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     best: pd.DataFrame | None = None
+    spread: pd.DataFrame | None = None
 
 
 class Tags(HTMLParser):
@@ -64,7 +65,9 @@ def report(tmp_path):
     )
     tables = [
         StandInTable("overall", "Overall mAP <A->B>", display, ["mean over 5 seeds", "t-based 95% CI"],
-                     best=pd.DataFrame({"A->B": [True, False], "B->A": [False, True]}, index=display.index)),
+                     best=pd.DataFrame({"A->B": [True, False], "B->A": [False, True]}, index=display.index),
+                     spread=pd.DataFrame({"A->B": ["0.008 (n=5)", "–"], "B->A": ["0.004 (n=5)", "–"]},
+                                         index=display.index)),
         StandInTable("other", "Second table", display.head(1)),
     ]
     meta = {"results folder": "/work/runs7", "datasets": "letters-colors", "runs": 90}
@@ -82,6 +85,7 @@ def test_html_holds_every_table_and_figure_and_is_self_contained(report):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<strong>0.812 ± 0.010</strong>" in text and "<strong>n/a</strong>" in text  # the best cells
     assert "<strong>0.9</strong>" not in text
+    assert text.count("Standard deviation over seeds") == 1 and "<td>0.008 (n=5)</td>" in text  # only where given
     assert "A-&gt;B" in text  # column labels escaped too
     tags = Tags()
     tags.feed(text)

@@ -125,3 +125,9 @@ def test_apply_holm_corrects_over_the_whole_table_and_marks_ties():
         assert not table[k].loc["other", "worse"] and table[k].loc["other", "tied_best"]
         assert table[k].loc["other", "p_vs_best"] == alone[k].loc["other", "p_vs_best"]  # raw p is kept
         assert table[k].loc["other", "sd"] == pytest.approx(np.std(columns[k]["other"], ddof=1))
+
+
+def test_format_spread():
+    assert stats.format_spread(0.0041, 3) == "0.004 (n=3)"
+    assert stats.format_spread(math.nan, 1) == "– (n=1)"
+    assert stats.format_spread(math.nan, math.nan) == "–" == stats.format_spread(math.nan, 0)  # no value

@@ -108,6 +108,7 @@ def test_overall_table_puts_pairings_side_by_side_and_marks_the_best(lc_scores):
     assert overall.numeric.loc["cca", (*column, "n_common")] == 3
     assert any("paired t-test" in note and "Holm" in note for note in overall.notes)
     assert overall.numeric.loc["cmgans", (*column, "sd")] == pytest.approx(0.01)
+    assert overall.spread.loc["cmgans", column] == "0.010 (n=3)"  # shown under the table in the HTML page
     assert overall.numeric.loc["cca", (*column, "p_holm")] >= overall.numeric.loc["cca", (*column, "p_vs_best")]
     # another profile is another table, never part of the same mean
     assert built["overall_map_letters-colors_quick"].display.loc["cca", ("non-unique", "A->B")] == "0.300"

@@ -66,17 +66,26 @@ def _escaped(index: pd.Index) -> pd.Index:
 
 def _table(table, anchor: str) -> str:
     """The table, every label and cell escaped; cells marked in an optional ``best`` bool frame
-    (the column's best and the methods tied with it, see the notes) in bold, as its notes promise."""
-    cells = table.display.astype(object).where(table.display.notna(), "").astype(str).map(html.escape)
-    best = getattr(table, "best", None)
+    (the column's best and the methods tied with it, see the notes) in bold, as its notes promise;
+    an optional ``spread`` frame (sd over seeds and n per cell) folded below it."""
+    body = _cells_html(table.display, getattr(table, "best", None))
+    spread = getattr(table, "spread", None)
+    folded = "" if spread is None else (
+        '<details><summary>Standard deviation over seeds (n) of each cell</summary>'
+        f'<div class="scroll">{_cells_html(spread, None)}</div></details>')
+    return (
+        f'<section id="{anchor}"><h3>{html.escape(table.title)}</h3>'
+        f'<div class="scroll">{body}</div>{folded}{_notes(getattr(table, "notes", None))}</section>'
+    )
+
+
+def _cells_html(frame: pd.DataFrame, best: pd.DataFrame | None) -> str:
+    cells = frame.astype(object).where(frame.notna(), "").astype(str).map(html.escape)
     if best is not None and best.shape == cells.shape:
         cells = cells.where(~best.to_numpy(dtype=bool), "<strong>" + cells + "</strong>")
     cells.index, cells.columns = _escaped(cells.index), _escaped(cells.columns)
     body = cells.to_html(escape=False, border=0, classes="data")  # escaped above, so bold can be added
-    return (
-        f'<section id="{anchor}"><h3>{html.escape(table.title)}</h3>'
-        f'<div class="scroll">{body}</div>{_notes(getattr(table, "notes", None))}</section>'
-    )
+    return re.sub(r"\n\s+", "\n", body)  # pandas indents every cell: a fifth of the tables' bytes
 
 
 def _css_width(png: bytes) -> int | None:

@@ -142,3 +142,10 @@ def format_cell(mean: float, ci: float, n: int, digits: int = 3, usual: int | No
     text = f"{mean:.{digits}f}" + (f" ± {ci:.{digits}f}" if math.isfinite(ci) else "")
     show_n = not math.isfinite(ci) if usual is None else n != usual
     return f"{text} (n={n})" if show_n else text
+
+
+def format_spread(sd: float, n: int, digits: int = 3) -> str:
+    """"0.004 (n=3)": the standard deviation over seeds and their number; "– (n=1)" without a spread."""
+    if not (n and math.isfinite(n)):  # NaN: the method has no value in this column
+        return "–"
+    return f"{sd:.{digits}f} (n={int(n)})" if math.isfinite(sd) else f"– (n={int(n)})"

@@ -119,7 +119,9 @@ class ReportTable:
     renders it (``marked``: bold in markdown, \\textbf in LaTeX); ``numeric``: the same rows, columns
     (display column..., stat) with stats mean, sd, ci, n, best, p_vs_best (raw), n_common, p_holm
     (adjusted over the table), worse, tied_best;
-    ``notes``: the CI, the test, the marking convention and anything left untested."""
+    ``notes``: the CI, the test, the marking convention and anything left untested;
+    ``spread``: for compared tables, display's shape with the standard deviation over seeds and n
+    of each cell ("0.004 (n=3)"), shown under the table in the HTML page."""
 
     name: str
     title: str
@@ -127,6 +129,7 @@ class ReportTable:
     best: pd.DataFrame
     numeric: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    spread: pd.DataFrame | None = None
 
     def marked(self, before: str = "**", after: str = "**") -> pd.DataFrame:
         return self.display.where(~self.best, before + self.display.astype(str) + after)
@@ -276,18 +279,20 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     numeric = pd.concat({k: compared[k].drop(columns="reason") for k in columns}, axis=1, names=[*keys, "stat"])
     numeric = numeric.sort_index()
     usual = _usual_n(numeric)
-    display, best = {}, {}
+    display, best, spread = {}, {}, {}
     for k in columns:
         c = compared[k].reindex(numeric.index)  # a method without this column gets an empty cell
         display[k] = [stats.format_cell(m, ci, n, usual=usual) + (" †" if worse else "")
                       for m, ci, n, worse in zip(c["mean"], c["ci"], c["n"], c["worse"].eq(True))]
         best[k] = c["tied_best"].eq(True).tolist()
+        spread[k] = [stats.format_spread(sd, n) for sd, n in zip(c["sd"], c["n"])]
     index = pd.Index(numeric.index, name="method")
     columns_index = pd.MultiIndex.from_tuples(columns, names=keys) if len(keys) > 1 else pd.Index(columns, name=keys[0])
     display = pd.DataFrame(display, index=index).set_axis(columns_index, axis=1)
     best = pd.DataFrame(best, index=index).set_axis(columns_index, axis=1)
+    spread = pd.DataFrame(spread, index=index).set_axis(columns_index, axis=1)
     notes = _notes(compared, usual, higher_is_better) + (_shared_seed_note(values) if "run_id" in values else [])
-    return ReportTable(name, title, display, best, numeric, notes)
+    return ReportTable(name, title, display, best, numeric, notes, spread)
 
 
 def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
@@ -297,7 +302,8 @@ def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
         return [f"one seed (n=1): no confidence intervals and no tests; bold: {direction} value of the column."]
     tests = int(frames["p_vs_best"].notna().sum())
     notes = [f"mean ± 95% CI half-width over n={usual} seeds (t-distribution; other n shown in the cell); "
-             "the CSV adds the standard deviation over seeds (sd), n and the p-values.",
+             "the CSV adds the standard deviation over seeds (sd), n and the p-values; the HTML page shows sd "
+             "and n under the table.",
              f"bold: the {direction} mean of the column and every method not significantly worse than it "
              f"(several bold cells: no single winner); †: significantly worse than that best method "
              f"({stats.TEST_NAME}; {stats.CORRECTION_NAME}, {tests} comparisons)."]
