@@ -24,9 +24,9 @@ def test_digits_colors_loads_offline_with_a_stratified_split():
     np.testing.assert_array_equal(data.train.y_a, data.train.y_b)
     # every class is in both splits in the same proportion
     assert np.ptp(np.bincount(data.test.y_a)) <= 3
-    again = DATASETS.get("digits-colors").load(None, LoadOptions(split_seed=0))
+    again = DATASETS.get("digits-colors").load(None, LoadOptions(data_seed=0))
     np.testing.assert_array_equal(data.test.a, again.test.a)
-    other = DATASETS.get("digits-colors").load(None, LoadOptions(split_seed=1))
+    other = DATASETS.get("digits-colors").load(None, LoadOptions(data_seed=1))
     assert not np.array_equal(data.test.a, other.test.a)
 
 

@@ -75,7 +75,7 @@ def test_corrupt_or_tampered_cache_entries_are_rebuilt(digits, tmp_path):
 
     meta_file = next(tmp_path.glob("*.json"))
     meta = json.loads(meta_file.read_text())
-    meta["inputs"]["split_seed"] = 99  # an entry whose recorded inputs differ: stale
+    meta["inputs"]["data_seed"] = 99  # an entry whose recorded inputs differ: stale
     meta_file.write_text(json.dumps(meta))
     with pytest.warns(UserWarning, match="stale"):
         assert not build_features(digits, FAST, 0, CPU, cache).from_cache

@@ -23,7 +23,7 @@ CPU = torch.device("cpu")
 
 
 def load(root: Path, seed: int = 0) -> CrossModalData:
-    return DATASETS.get("mnist-speech").load(None, LoadOptions(data_root=root, split_seed=seed))
+    return DATASETS.get("mnist-speech").load(None, LoadOptions(data_root=root, data_seed=seed))
 
 
 @pytest.fixture(scope="module")

@@ -63,11 +63,13 @@ def test_too_few_pairs_for_every_class_is_a_clear_error():
 def test_run_ids_tell_apart_every_setting_that_changes_the_numbers():
     key = RunKey("digits-colors", "unique", "cca", 0, "smoke")
     # pinned: an id that changes by accident would make finished runs look unfinished (and vice versa);
-    # it changed on purpose when runs started holding out a validation split (results before it differ)
-    assert key.run_id == "digits-colors_unique_cca_s0_smoke_f6e698e076"
+    # it changed on purpose when runs started holding out a validation split, and again when seeds
+    # became replicates of the data (``vary``; results before either differ)
+    assert key.run_id == "digits-colors_unique_cca_s0_smoke_f72ee7f8aa"
     assert "_pf0.1_" in replace(key, paired_fraction=0.1).run_id
     variants = [key, replace(key, paired_fraction=0.1), replace(key, validation_fraction=0.2),
-                replace(key, validation_fraction=0.0), replace(key, model_selection=False), replace(key, split_seed=1)]
+                replace(key, validation_fraction=0.0), replace(key, model_selection=False), replace(key, split_seed=1),
+                replace(key, vary="method")]
     assert len({k.run_id for k in variants}) == len(variants)
 
 

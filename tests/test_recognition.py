@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import planted_pairs
@@ -93,8 +94,8 @@ def test_methods_that_cannot_generate_get_no_recognition_rows(clusters):
         can_translate = False
         can_reconstruct = False
 
-    table, embeddings = score_method(EmbedOnly().fit(train), test, CLASSES, recognizers)
-    assert set(embeddings) == {"a", "b"}
+    table, embeddings, spaces = score_method(EmbedOnly().fit(train), test, CLASSES, recognizers)
+    assert set(embeddings) == {"a", "b"} and spaces == {} and set(table["space"]) == {""}
     assert set(table["metric"]) == {"mAP"}
 
 
@@ -114,9 +115,74 @@ def test_per_modality_spaces_score_each_task_in_its_space(clusters):
     embeddings = embed_split(TwoSpaces().fit(train), test)
     assert set(embeddings) == {"a@a", "b@a", "a@b", "b@b"}
     table = retrieval_scores(embeddings, test, CLASSES)
-    overall = table[table["class"] == "all"].set_index("task")["value"]
-    assert list(overall.index) == ["A->B", "B->A", "A->A+B", "B->A+B"]
-    # B->A compares in A's space (the gallery's), A->A+B in A's space (the query's): perfect
-    assert overall["B->A"] > 0.99 and overall["A->A+B"] > 0.99
-    # A->B and B->A+B are scored in B's noisy space: near chance (1/3)
-    assert overall["A->B"] < 0.5 and overall["B->A+B"] < 0.5
+    overall = table[table["class"] == "all"]
+    by_space = {space: rows.set_index("task")["value"] for space, rows in overall.groupby("space")}
+    assert set(by_space) == {"", "A", "B"}  # every task in both spaces, and the headline
+    assert list(by_space[""].index) == ["A->B", "B->A", "A->A+B", "B->A+B"]
+    assert (by_space["A"] > 0.99).all() and (by_space["B"] < 0.5).all()  # perfect codes vs noise (chance 1/3)
+    # without a validation split the headline falls back to Task.space: B->A in A's space (the
+    # gallery's), A->A+B in A's (the query's): perfect; A->B and B->A+B in B's noisy space
+    headline = by_space[""]
+    assert headline["B->A"] > 0.99 and headline["A->A+B"] > 0.99
+    assert headline["A->B"] < 0.5 and headline["B->A+B"] < 0.5
+
+
+def test_headline_space_is_chosen_on_the_validation_split_not_the_test_split(clusters):
+    train, test = clusters
+    method = TwoSpaces().fit(train)
+    table, _, spaces = score_method(method, test, CLASSES, None, validation=train)
+    assert spaces == {task: "A" for task in ("A->B", "B->A", "A->A+B", "B->A+B")}  # A's space wins on validation
+    overall = table[(table["class"] == "all")]
+    headline = overall[(overall["space"] == "") & overall["task"].str.contains("->")].set_index("task")["value"]
+    in_a = overall[overall["space"] == "A"].set_index("task")["value"]
+    pd.testing.assert_series_equal(headline, in_a)
+    # a method whose good space is B's gets B: the rule, not a fixed space
+
+    class Swapped(TwoSpaces):
+        def _embed_in(self, space, modality, X):
+            return super()._embed_in(space.other, modality, X)
+
+    _, _, spaces = score_method(Swapped().fit(train), test, CLASSES, None, validation=train)
+    assert set(spaces.values()) == {"B"}
+
+
+class NoisyOracle(Oracle):
+    """Translations = the class mean of the target plus noise (no ties, so AP has one definition)."""
+
+    def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
+        means = super()._translate(source, X)
+        noise = np.random.default_rng(len(X) + 7 * (source is Modality.A)).standard_normal(means.shape)
+        return means + 12.0 * noise
+
+
+def _ap_by_hand(queries, y_query, gallery, y_gallery) -> np.ndarray:
+    """Mean precision at each relevant item of the cosine ranking, one query at a time."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    g = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
+    out = []
+    for row, label in zip(q @ g.T, y_query, strict=True):
+        relevant = (y_gallery == label)[np.argsort(-row, kind="stable")]
+        hits = np.cumsum(relevant)
+        out.append((hits[relevant] / (np.flatnonzero(relevant) + 1)).mean())
+    return np.array(out)
+
+
+def test_translation_retrieval_ranks_translated_queries_among_real_target_features(clusters):
+    train, test = clusters
+    method = NoisyOracle().fit(train)
+    table, _, _ = score_method(method, test, CLASSES, None)
+    translated = table[table["task"].isin(["A=>B", "B=>A"])]
+    assert set(translated["space"]) == {""} and set(translated["metric"]) == {"mAP"}
+    for task, source, target in (("A=>B", "a", "b"), ("B=>A", "b", "a")):
+        ap = _ap_by_hand(method.translate(source, test.x(source)), test.y(source), test.x(target), test.y(target))
+        rows = translated[translated["task"] == task].set_index("class")["value"]
+        assert rows["all"] == pytest.approx(ap.mean(), abs=1e-6)
+        for c, name in enumerate(CLASSES):
+            assert rows[name] == pytest.approx(ap[test.y(source) == c].mean(), abs=1e-6)
+        assert 0.4 < rows["all"] < 0.99  # the noise makes it neither chance (1/3) nor perfect
+    # methods that cannot translate have no translation rows
+    class EmbedOnly(Oracle):
+        can_translate = False
+
+    table, _, _ = score_method(EmbedOnly().fit(train), test, CLASSES, None)
+    assert not table["task"].isin(["A=>B", "B=>A"]).any()

@@ -46,7 +46,7 @@ def _scores(key: RunKey, rng: np.random.Generator, trained: bool) -> pd.DataFram
                                                columns=["task", "class", "metric", "value"])])
     fields = asdict(key)
     keys = [*plots.SETTING, "method", "seed", "paired_fraction"]
-    return frame.assign(run_id=key.run_id, **{k: fields[k] for k in keys})
+    return frame.assign(run_id=key.run_id, space="", **{k: fields[k] for k in keys})
 
 
 def _embeddings(shared: bool, rng: np.random.Generator) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -192,7 +192,7 @@ def test_task_curves_score_each_task_as_the_harness_does(shared):
     # same spaces (Task.space for one space per modality) and self-exclusion as the harness's mAP
     embeddings, y_a, y_b = _embeddings(shared, np.random.default_rng(5))
     test = PairedSplit(np.zeros((N_TEST, 1)), np.zeros((N_TEST, 1)), y_a, y_b)
-    harness = retrieval_scores(embeddings, test, CLASSES).query("`class` == 'all'").set_index("task")["value"]
+    harness = retrieval_scores(embeddings, test, CLASSES).query("`class` == 'all' and space == ''").set_index("task")["value"]
     for task in Task:
         curve = task_curve(embeddings, y_a, y_b, task)
         assert curve.ap.mean() == pytest.approx(harness[task.value], abs=1e-12)

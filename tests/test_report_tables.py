@@ -192,3 +192,37 @@ def test_a_column_without_a_significant_winner_bolds_every_tied_method():
     assert overall.display.loc["kcca", "A->B"].endswith("†")  # far below: still significant after Holm
     assert any(note.startswith("columns whose best method is not significantly better") and "A->B" in note
                for note in overall.notes)
+
+
+def test_spaces_and_translation_get_tables_of_their_own_and_never_enter_the_average():
+    rows = []
+    for seed in range(3):
+        for task in tables.RETRIEVAL_TASKS:
+            rows.append(lc_row("cca", "unique", seed, task, "mAP", 0.6 + 0.01 * seed) | {"space": ""})
+            for space, value in (("", 0.8), ("A", 0.8), ("B", 0.4)):  # the headline took A's space
+                rows.append(lc_row("vae-assoc", "unique", seed, task, "mAP", value + 0.01 * seed) | {"space": space})
+        for task in tables.TRANSLATION_TASKS:
+            rows.append(lc_row("vae-assoc", "unique", seed, task, "mAP", 0.7 + 0.01 * seed) | {"space": ""})
+    built = by_name(tables.build_tables(pd.DataFrame(rows)))
+    overall = built["overall_map_letters-colors_smoke"]
+    assert list(overall.display.columns) == [*tables.RETRIEVAL_TASKS, "average"]
+    assert overall.numeric.loc["vae-assoc", ("average", "mean")] == pytest.approx(0.81)  # headline rows only
+    spaces = built["map_by_space_letters-colors_smoke"]
+    assert list(spaces.display.index) == ["vae-assoc"] and len(spaces.display.columns) == 8
+    assert spaces.numeric.loc["vae-assoc", ("B: A->B", "mean")] == pytest.approx(0.41)
+    translation = built["translation_map_letters-colors_smoke"]
+    assert list(translation.display.columns) == list(tables.TRANSLATION_TASKS)
+    assert translation.numeric.loc["vae-assoc", ("A=>B", "mean")] == pytest.approx(0.71)
+    flat = tables.overall_map(pd.DataFrame(rows))
+    assert list(flat.columns) == [*tables.RETRIEVAL_TASKS, "average", *tables.TRANSLATION_TASKS]
+    assert flat["average"].droplevel(tables.GROUP).loc[(1.0, "vae-assoc")] == pytest.approx(0.81)
+
+
+def test_method_seed_runs_are_tabled_apart_and_say_they_show_init_noise_only(lc_scores):
+    method_only = lc_scores.assign(vary="method", run_id=lc_scores["run_id"] + "-m")
+    built = by_name(tables.build_tables(pd.concat([lc_scores.assign(vary="data"), method_only])))
+    replicates = built["overall_map_letters-colors_smoke"]
+    init_noise = built["overall_map_letters-colors_smoke_vary-method"]
+    assert "method seeds only" in init_noise.title and "method seeds only" not in replicates.title
+    assert tables.METHOD_ONLY_NOTE in init_noise.notes and tables.METHOD_ONLY_NOTE not in replicates.notes
+    assert not any("share a seed" in note for note in replicates.notes)  # never averaged together

@@ -66,8 +66,9 @@ def two_seeds_two_methods(tmp_path_factory, cache):
 
 def test_every_method_and_seed_is_selected_on_the_same_validation_pairs(two_seeds_two_methods, cache):
     root, manifests = two_seeds_two_methods
-    prints = {m["training_data"]["validation"]["pairs_sha256"] for m in manifests}
-    assert len(manifests) == 4 and len(prints) == 1  # the method and the run seed do not enter it
+    by_replicate = {(m["seeds"]["replicate"], m["training_data"]["validation"]["pairs_sha256"]) for m in manifests}
+    prints = {sha for _, sha in by_replicate}
+    assert len(manifests) == 4 and len(by_replicate) == len(prints) == 2  # the method does not enter it; the replicate does
     other = api.RunConfig(methods=("cca",), split_seed=1, out=root / "r1", cache_dir=cache, device="cpu")
     api.run_benchmark(other, log=lambda line: None)
     [moved] = [json.loads(p.read_text()) for p in (root / "r1" / "runs").glob("*/manifest.json")]

@@ -22,7 +22,7 @@ from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import build_features
 from xmbench.methods import METHODS
-from xmbench.options import Profile
+from xmbench.options import Profile, Vary
 from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, RunKey
 from xmbench.results.store import ResultsStore
@@ -49,6 +49,7 @@ class RunConfig:
     force: bool = False
     allow_download: bool = False
     split_seed: int = 0
+    vary: str = "data"  # what a seed re-draws: "data" (split, partners, extractor, method) or "method" only
     keep_self: bool = False
     validation_fraction: float = 0.1
     model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
@@ -103,13 +104,14 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     profile = Profile.parse(config.profile)
     validation_fraction = check_validation_fraction(config.validation_fraction)
     selection = resolve_model_selection(config.model_selection, profile, validation_fraction)
+    vary = Vary.parse(config.vary)
     device = resolve_device(config.device)
     executor = make_executor(config.execution, config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
     store = ResultsStore(config.out)
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
-               validation_fraction, selection)
+               validation_fraction, selection, vary.value)
         for method in methods
         for fraction in fractions
         for seed in config.seeds
@@ -119,10 +121,18 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     report.skipped = [key.run_id for key in keys if key not in todo]
     for run_id in report.skipped:
         log(f"skip {run_id} (finished earlier; --force re-runs it)")
+    replicates: dict[int, list[RunKey]] = {}  # data seed -> its runs: one dataset load and feature set each
+    for key in todo:
+        replicates.setdefault(key.data_seed, []).append(key)
+
+    def outcomes():
+        for data_seed, group in replicates.items():
+            inputs = _prepare(dataset, pairing, config, data_root, device, group, data_seed, log)
+            yield from executor.map(group, inputs, device)
+
     if todo:
         with executor.session():
-            inputs = _prepare(dataset, pairing, config, data_root, device, todo, log)
-            for outcome in progress(executor.map(todo, inputs, device), "runs", total=len(todo)):
+            for outcome in progress(outcomes(), "runs", total=len(todo)):
                 outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
                 if outcome.failure is None:
@@ -142,18 +152,19 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
 
 def _prepare(
     dataset: type, pairing: str, config: RunConfig, data_root: Path | None, device: torch.device,
-    todo: list[RunKey], log: Callable[[str], None],
+    todo: list[RunKey], data_seed: int, log: Callable[[str], None],
 ) -> RunInputs:
+    """The inputs of one replicate: everything random in them comes from ``data_seed``."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, config.split_seed))
+    data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, data_seed))
     timings["load_s"] = time.perf_counter() - started
     started = time.perf_counter()
     cache = FeatureCache(config.cache_dir or default_cache_dir())
-    features = build_features(data, config.extractor, config.split_seed, device, cache)
+    features = build_features(data, config.extractor, data_seed, device, cache)
     timings["features_s"] = time.perf_counter() - started
     log(
-        f"features of {data.name}/{pairing}: {'cache hit' if features.from_cache else 'extracted'} "
+        f"features of {data.name}/{pairing}, data seed {data_seed}: {'cache hit' if features.from_cache else 'extracted'} "
         f"in {timings['features_s']:.1f}s; extractor test accuracy "
         + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
@@ -163,7 +174,7 @@ def _prepare(
     if "features" in kinds:
         inputs.recognizers["features"] = fit_recognizers(
             features.data.train, features.data.test, features.data.class_names,
-            derive_seed(config.split_seed, data.name, pairing, "recognizer"),
+            derive_seed(data_seed, data.name, pairing, "recognizer"),
         )
     if "images" in kinds:
         try:

@@ -138,7 +138,7 @@ def compare(baseline: pd.DataFrame, current: pd.DataFrame, tolerance: float) -> 
 
 def _overall(scores: pd.DataFrame, setting: BaselineSetting) -> pd.DataFrame:
     mask = (
-        (scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES)
+        (scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES) & (scores["space"] == "")
         & (scores["dataset"] == setting.dataset) & (scores["pairing"] == setting.pairing)
         & (scores["profile"] == setting.profile) & (scores["paired_fraction"] == setting.paired_fraction)
         & scores["seed"].isin(setting.seeds) & scores["method"].isin(setting.methods)

@@ -17,7 +17,7 @@ from xmbench.errors import XmbenchError
 from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
-from xmbench.options import Profile
+from xmbench.options import Profile, Vary
 from xmbench.report import export, paper, tables
 from xmbench.report.build import build_report
 
@@ -74,7 +74,11 @@ def cli() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="Feature cache (or $XMBENCH_CACHE_DIR).")
 @click.option("--force", is_flag=True, help="Re-run runs that already have results.")
 @click.option("--download", is_flag=True, help="Allow torchvision to download missing datasets (needs internet).")
-@click.option("--split-seed", type=int, default=0, show_default=True)
+@click.option("--split-seed", type=int, default=0, show_default=True,
+              help="Base seed of the data; with --vary method, the one data draw every seed shares.")
+@click.option("--vary", type=click.Choice([v.value for v in Vary]), default="data", show_default=True,
+              help="What each seed re-draws: data = the whole experiment (split where there is no official one, "
+              "partners, validation split, extractor, recognizers, method); method = the method only (init noise).")
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
 @click.option("--validation-fraction", type=float, default=0.1, show_default=True,
               help="Fraction of the training pairs held out for model selection (0 to 0.5; 0: none).")
@@ -104,6 +108,7 @@ def run(**options: object) -> None:
         force=options["force"],
         allow_download=options["download"],
         split_seed=options["split_seed"],
+        vary=options["vary"],
         keep_self=options["keep_self"],
         validation_fraction=options["validation_fraction"],
         model_selection=options["model_selection"],

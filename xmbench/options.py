@@ -50,3 +50,10 @@ class Modality(StrOption):
     @property
     def other(self) -> Modality:
         return Modality.B if self is Modality.A else Modality.A
+
+
+class Vary(StrOption):
+    """What ``--seeds`` re-draws: the whole experiment (data and method), or the method only."""
+
+    DATA = "data"
+    METHOD = "method"

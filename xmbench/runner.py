@@ -93,7 +93,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     pairs that keep their pairing under ``--paired-fraction``); model selection scores it on that
     split only. The test split is embedded and scored once, after ``fit`` has returned."""
     features = inputs.features
-    method_seed = derive_seed(key.seed, key.dataset, key.pairing, key.method)
+    method_seed = key.method_seed
     cls = METHODS.get(key.method)
     selection = {"model_selection": key.model_selection} if "model_selection" in inspect.signature(cls).parameters else {}
     method = cls.from_profile(key.profile, seed=method_seed, device=str(device), **selection)
@@ -107,12 +107,12 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
         if method.can_generate_pairs:
             manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
-        # the subset's seed leaves out the method: every method of a seed trains on the same pairs
-        subset_seed = derive_seed(key.seed, key.split_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
+        # the subset and the validation split are data: drawn from the data seed, never the method's,
+        # so every method of a replicate trains and selects on the same pairs
+        subset_seed = derive_seed(key.data_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
         split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
-        # the validation split is drawn from the data's seed, never the method's (nor the run seed)
         held = carve_validation(split.paired, key.validation_fraction,
-                                derive_seed(key.split_seed, key.dataset, key.pairing, "validation"))
+                                derive_seed(key.data_seed, key.dataset, key.pairing, "validation"))
         manifest["training_data"] = {
             "paired_fraction": key.paired_fraction,
             "n_paired": len(held.train),
@@ -136,9 +136,13 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         manifest["training"] = {"model_selection": key.model_selection,
                                 "phases": [summary.as_dict() for summary in summaries]}
         started = time.perf_counter()
-        scored, embeddings = score_method(
-            method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous
+        scored, embeddings, spaces = score_method(
+            method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous,
+            validation=held.validation,
         )
+        if spaces:  # one latent space per modality: the space of each task's headline row, and why
+            manifest["retrieval_spaces"] = {"rule": "validation mAP" if held.validation is not None else "Task.space",
+                                            "chosen": spaces}
         timings["evaluate_s"] = time.perf_counter() - started
     except XmbenchError as error:
         manifest |= {"status": "failed", "reason": str(error), "timings": timings}
@@ -146,16 +150,16 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     except Exception as error:  # a bug in one method must not lose the other runs' results
         manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
         return RunOutcome(key, manifest, _training_table(method))
-    rows = [scored[["task", "class", "metric", "value"]]]
+    rows = [scored[["task", "space", "class", "metric", "value"]]]
     extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in accuracy_by_modality(features)]
     extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
     extras += [("training", ALL_CLASSES, name, value) for name, value in training_facts(summaries).items()]
     if extras:
-        rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]))
+        rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]).assign(space=""))
     scores = pd.concat(rows, ignore_index=True)
     for column, value in zip(
-        ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction"),
-        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.profile, key.paired_fraction),
+        ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction"),
+        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.vary, key.profile, key.paired_fraction),
         strict=True,
     ):
         scores[column] = value
@@ -188,6 +192,7 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
         "manifest_version": MANIFEST_VERSION,
         "run_id": key.run_id,
         "key": asdict(key),
+        "seeds": {"replicate": key.seed, "vary": key.vary, "data": key.data_seed, "method": key.method_seed},
         "method_params": method.get_params(),
         "dataset": {
             "name": data.name,
@@ -200,6 +205,7 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
         },
         "features": {
             "cache_key": features.cache_key,
+            "sha256": features.sha256,
             "from_cache": features.from_cache,
             "extractor": asdict(inputs.extractor),
             "extractor_channels": {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels},

@@ -91,11 +91,13 @@ class CrossModalData:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """What a dataset loader may use: where data lives, whether it may download, the split seed."""
+    """What a dataset loader may use: where data lives, whether it may download, and the data seed
+    of the replicate (``RunKey.data_seed``): it draws the train/test split where the dataset has no
+    official one and any partner draws; an official split never depends on it."""
 
     data_root: Path | None = None
     allow_download: bool = False
-    split_seed: int = 0
+    data_seed: int = 0
 
 
 class Dataset(ABC):

@@ -41,7 +41,7 @@ class DigitsColors(Dataset):
         digits = load_digits()
         y = digits.target.astype(np.int64)
         train_idx, test_idx = train_test_split(
-            np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=options.split_seed
+            np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=options.data_seed
         )
         images = upsample_digits(digits.images)
 

@@ -35,7 +35,7 @@ class LettersColors(Dataset):
     @classmethod
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
         root = require_data_root(options, cls.name)
-        arrays, provenance = emnist.load_letters(root, options.allow_download, options.split_seed)
+        arrays, provenance = emnist.load_letters(root, options.allow_download, options.data_seed)
 
         def split(part: str) -> PairedSplit:
             x, y = arrays[f"x_{part}"][:, None], arrays[f"y_{part}"]

@@ -78,7 +78,7 @@ class MnistFashion(Dataset):
         root = require_data_root(options, cls.name)
         digits = load_idx_dataset(root, "MNIST", options.allow_download, cls.name)
         fashion = load_idx_dataset(root, "FashionMNIST", options.allow_download, cls.name)
-        rng = np.random.default_rng(options.split_seed)
+        rng = np.random.default_rng(options.data_seed)
 
         def split(part: str) -> PairedSplit:
             y_a, y_b = digits[f"y_{part}"], fashion[f"y_{part}"]

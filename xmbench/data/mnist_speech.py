@@ -122,7 +122,7 @@ class MnistSpeech(Dataset):
             audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if not held_out]),
             audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if held_out]),
         )
-        rng = np.random.default_rng(options.split_seed)
+        rng = np.random.default_rng(options.data_seed)
 
         def split(part: str, speech: np.ndarray, y_speech: np.ndarray) -> PairedSplit:
             # more MNIST images than clips in every class, so the partners are distinct

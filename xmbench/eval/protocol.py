@@ -1,4 +1,5 @@
-"""Score one fitted method on a test split: retrieval mAP in the right latent space, and recognition."""
+"""Score one fitted method on a test split: retrieval mAP (in each latent space, and after translation)
+and recognition."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from xmbench.data.base import PairedSplit
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
-from xmbench.eval.retrieval import OVERALL, Task, evaluate_retrieval
+from xmbench.eval.retrieval import OVERALL, Task, TranslationTask, evaluate_retrieval, retrieval_ap, summary_rows
 from xmbench.eval.synchrony import synchronous_rate
 from xmbench.options import Modality
 
@@ -30,23 +31,87 @@ def embed_split(method, test: PairedSplit) -> dict[str, np.ndarray]:
     }
 
 
+HEADLINE = ""  # the space column of a task's headline rows (and of every shared-space row)
+TABLE = ["task", "space", "class", "metric", "value", "n_queries"]
+
+
+def space_name(space: Modality) -> str:
+    """The space column's value for a modality's latent space: "A" or "B"."""
+    return space.value.upper()
+
+
+def fallback_spaces() -> dict[str, str]:
+    """The headline spaces without a validation split: ``Task.space`` of every task."""
+    return {task.value: space_name(task.space) for task in Task}
+
+
 def retrieval_scores(
-    embeddings: dict[str, np.ndarray], test: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False
+    embeddings: dict[str, np.ndarray], test: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False,
+    spaces: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The four retrieval tasks from ``embed_split``. Shared-space methods are scored in their one
-    space; methods with one latent space per modality per ``Task.space`` (bi-modal in the gallery's
-    space, all-modal in the query's)."""
-    shared = "a" in embeddings
-    groups = [(None, list(Task))] if shared else [(s, [t for t in Task if t.space is s]) for s in Modality]
-    frames = []
-    for space, tasks in groups:
-        emb = {m: embeddings[embedding_key(m, space)] for m in Modality}
-        frames.append(evaluate_retrieval(
-            emb[Modality.A], test.y_a, emb[Modality.B], test.y_b, list(class_names), keep_self=keep_self, tasks=tasks,
-        ))
+    """The four retrieval tasks from ``embed_split``, long format with a ``space`` column.
+
+    Shared-space methods: one set of rows, space "". Methods with one latent space per modality:
+    every task in each space (space "A", "B") and the headline rows (space "") copied from the
+    space ``spaces`` names for the task (``choose_spaces``; default ``Task.space``, the rule used
+    when there is no validation split)."""
+    if "a" in embeddings:
+        return _in_space(embeddings, None, test, class_names, keep_self).assign(space=HEADLINE)[TABLE]
+    both = pd.concat([_in_space(embeddings, s, test, class_names, keep_self).assign(space=space_name(s))
+                      for s in Modality], ignore_index=True)
+    spaces = spaces or fallback_spaces()
+    headline = both[both["space"] == both["task"].map(spaces)].assign(space=HEADLINE)
     order = {task.value: i for i, task in enumerate(Task)}
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat([headline, both], ignore_index=True)[TABLE]
     return table.sort_values("task", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def _in_space(
+    embeddings: dict[str, np.ndarray], space: Modality | None, test: PairedSplit, class_names: Sequence[str],
+    keep_self: bool,
+) -> pd.DataFrame:
+    emb = {m: embeddings[embedding_key(m, space)] for m in Modality}
+    return evaluate_retrieval(emb[Modality.A], test.y_a, emb[Modality.B], test.y_b, list(class_names), keep_self=keep_self)
+
+
+def choose_spaces(validation: pd.DataFrame) -> dict[str, str]:
+    """Per task, the latent space with the higher overall mAP in ``validation`` (a ``retrieval_scores``
+    table of the validation split); ties keep ``Task.space``. Empty for shared-space tables."""
+    overall = validation[(validation["class"] == OVERALL) & (validation["space"] != HEADLINE)]
+    if overall.empty:
+        return {}
+    maps = overall.pivot(index="task", columns="space", values="value")
+    chosen = {}
+    for task in Task:
+        fallback = space_name(task.space)
+        other = space_name(task.space.other)
+        chosen[task.value] = other if maps.loc[task.value, other] > maps.loc[task.value, fallback] else fallback
+    return chosen
+
+
+def headline_maps(table: pd.DataFrame, spaces: dict[str, str] | None = None) -> dict[str, float]:
+    """Task -> overall mAP of the headline rows (the space ``spaces`` names, for per-modality spaces)."""
+    overall = table[table["class"] == OVERALL]
+    if spaces:
+        overall = overall[overall["space"] == overall["task"].map(spaces)]
+    else:
+        overall = overall[overall["space"] == HEADLINE]
+    return dict(zip(overall["task"], overall["value"].astype(float), strict=True))
+
+
+def translation_scores(method, test: PairedSplit, class_names: Sequence[str]) -> pd.DataFrame:
+    """Translation-based retrieval (``TranslationTask``): each source test item, translated into the
+    target modality's features, ranked against the target's real test features by cosine similarity;
+    AP by the code that scores every task. Empty for methods that cannot translate, and for methods
+    on raw images (their translations are images, judged by recognition accuracy instead)."""
+    if not method.can_translate or method.input_kind != "features":
+        return pd.DataFrame(columns=TABLE)
+    rows = []
+    for task in TranslationTask:
+        source, target = task.query, task.query.other
+        ap = retrieval_ap(method.translate(source, test.x(source)), test.y(source), test.x(target), test.y(target))
+        rows += summary_rows(task, ap, test.y(source), list(class_names))
+    return pd.DataFrame(rows).assign(space=HEADLINE)[TABLE]
 
 
 def score_method(
@@ -57,20 +122,28 @@ def score_method(
     *,
     keep_self: bool = False,
     synchronous_pairs: tuple[int, int] | None = None,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Long table (task, class, metric, value, n_queries) of every metric that applies to ``method``,
-    and the test embeddings retrieval was scored on. ``synchronous_pairs``: (n, seed) of the pairs
-    the synchronous rate is measured on, for methods that generate pairs."""
+    validation: PairedSplit | None = None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, str]]:
+    """Long table (task, space, class, metric, value, n_queries) of every metric that applies to
+    ``method``, the test embeddings retrieval was scored on, and the headline space per task of a
+    method with one latent space per modality (chosen on ``validation`` -- never the test split --
+    when given, else ``Task.space``; empty for shared-space methods). ``synchronous_pairs``:
+    (n, seed) of the pairs the synchronous rate is measured on, for methods that generate pairs."""
+    spaces = {}
+    if not method.shared_space:
+        spaces = fallback_spaces() if validation is None else choose_spaces(
+            retrieval_scores(embed_split(method, validation), validation, class_names, keep_self=keep_self))
     embeddings = embed_split(method, test)
-    frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self)]
+    frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self, spaces=spaces),
+              translation_scores(method, test, class_names)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
         if method.can_generate_pairs and synchronous_pairs is not None:
             frames.append(synchronous_rate(method, recognizers, class_names, *synchronous_pairs))
-    frames = [frame for frame in frames if not frame.empty]
-    table = pd.concat(frames, ignore_index=True)
+    frames = [frame.assign(space=frame.get("space", HEADLINE)) for frame in frames if not frame.empty]
+    table = pd.concat(frames, ignore_index=True)[TABLE]
     table["n_queries"] = table["n_queries"].astype(np.int64)
-    return table, embeddings
+    return table, embeddings, spaces
 
 
 def validation_scorer(
@@ -78,12 +151,13 @@ def validation_scorer(
 ) -> Callable[[object], dict[str, float]]:
     """Model selection's score of a method's current state: each retrieval task's mAP on the
     validation ``split``, by the code that scores the test split (``embed_split``,
-    ``retrieval_scores``), so selection and final scores mean the same thing."""
+    ``retrieval_scores``), so selection and final scores mean the same thing. For methods with one
+    latent space per modality, each task's mAP in the space that scores it best (the rule that
+    chooses the headline space, ``choose_spaces``)."""
 
     def score(method) -> dict[str, float]:
         table = retrieval_scores(embed_split(method, split), split, class_names, keep_self=keep_self)
-        overall = table[table["class"] == OVERALL]
-        return dict(zip(overall["task"], overall["value"].astype(float), strict=True))
+        return headline_maps(table, choose_spaces(table))
 
     return score
 

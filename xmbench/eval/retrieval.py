@@ -38,10 +38,20 @@ class Task(StrOption):
 
     @property
     def space(self) -> Modality:
-        """Where methods with one latent space per modality compare items: the gallery modality's
-        space for bi-modal tasks (the query is mapped across), the query's own for all-modal ones
-        (the other modality's gallery items are mapped into it)."""
+        """The fallback space of methods with one latent space per modality when no validation split
+        chooses one (``eval.protocol.choose_spaces``): the gallery modality's space for bi-modal tasks,
+        the query's own for all-modal ones."""
         return self.query if self.all_modal else self.query.other
+
+
+class TranslationTask(StrOption):
+    """Translation-based retrieval: the query modality's test items are translated into the other
+    modality's features and ranked against its real test features by cosine similarity."""
+
+    A_TO_B = "A=>B"
+    B_TO_A = "B=>A"
+
+    query = Task.query
 
 
 OVERALL = "all"  # the class column of a task's row over all its queries
@@ -141,7 +151,7 @@ def retrieval_ap(
         )
 
 
-def _summary_rows(task: Task, ap: np.ndarray, labels: np.ndarray, class_names: list[str]) -> list[dict]:
+def summary_rows(task: StrOption, ap: np.ndarray, labels: np.ndarray, class_names: list[str]) -> list[dict]:
     """One "all" row and one row per class present among the queries; NaN APs (skipped) are left out."""
     groups = [(OVERALL, np.ones(len(ap), bool))] + [(class_names[c], labels == c) for c in np.unique(labels)]
     rows = []
@@ -191,5 +201,5 @@ def evaluate_retrieval(
             query, labels, gallery, gallery_labels, self_index=self_index,
             empty_target_action=empty_target_action, chunk_size=chunk_size, n_threads=n_threads,
         )
-        rows += _summary_rows(task, ap, labels, class_names)
+        rows += summary_rows(task, ap, labels, class_names)
     return pd.DataFrame(rows, columns=["task", "class", "metric", "value", "n_queries"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +28,23 @@ class FeatureSet:
     from_cache: bool
     extractors: dict[Modality, FeatureCNN] = dataclasses.field(default_factory=dict)  # frozen, eval mode
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """A hash of the bytes every method consumes (features and labels of both splits): equal for
+        every run of one replicate, recorded in each manifest."""
+        digest = hashlib.sha256()
+        for split in (self.data.train, self.data.test):
+            for array in (split.a, split.b, split.y_a, split.y_b):
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
 
-def feature_inputs(data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device) -> dict:
+
+def feature_inputs(data: CrossModalData, config: ExtractorConfig, data_seed: int, device: torch.device) -> dict:
     """Everything the features depend on; its hash is the cache key."""
     inputs = {
         "dataset": data.name,
         "pairing": data.pairing,
-        "split_seed": split_seed,
+        "data_seed": data_seed,  # one entry per replicate (see RunKey.data_seed)
         "provenance": data.provenance,
         "extractor": dataclasses.asdict(config),
         "device_type": device.type,
@@ -62,17 +74,17 @@ EXTRACTOR_PREFIX = "extractor_"
 def build_features(
     data: CrossModalData,
     config: ExtractorConfig,
-    split_seed: int,
+    data_seed: int,
     device: torch.device,
     cache: FeatureCache | None,
 ) -> FeatureSet:
-    inputs = feature_inputs(data, config, split_seed, device)
+    inputs = feature_inputs(data, config, data_seed, device)
     cached = cache.load(inputs) if cache is not None else None
     if cached is not None:
         arrays, accuracy = cached
         from_cache = True
     else:
-        arrays, accuracy = _extract_all(data, config, split_seed, device)
+        arrays, accuracy = _extract_all(data, config, data_seed, device)
         from_cache = False
         if cache is not None:
             cache.save(inputs, arrays, accuracy)
@@ -97,7 +109,7 @@ def _load_extractor(
 
 
 def _extract_all(
-    data: CrossModalData, config: ExtractorConfig, split_seed: int, device: torch.device
+    data: CrossModalData, config: ExtractorConfig, data_seed: int, device: torch.device
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     arrays, accuracy = {}, {}
     for modality in Modality:
@@ -107,7 +119,7 @@ def _extract_all(
             arrays[f"train_{modality.value}"] = np.asarray(train_x, dtype=np.float32)
             arrays[f"test_{modality.value}"] = np.asarray(test_x, dtype=np.float32)
             continue
-        seed = derive_seed(split_seed, data.name, data.pairing, "extractor", spec.name)
+        seed = derive_seed(data_seed, data.name, data.pairing, "extractor", spec.name)
         model = train_extractor(
             train_x, data.train.y(modality), len(data.class_names), modality_config(config, spec), seed, device,
             spec.name,

@@ -60,8 +60,8 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     Outputs are deterministic (means, no sampling). ``embed_in(space, m, X)``: the encoder mean of
     m when ``space == m``, else the associator ``m->space``'s mean of it, i.e. a point in ``space``'s
     latent space. ``embed(m, X)`` is the "product" space [embed_in(a, m, X), embed_in(b, m, X)]
-    (width latent_a + latent_b for both modalities); retrieval compares items in one latent space
-    through ``embed_in`` (``Task.space``). ``translate(m, X)``: encoder mean -> associator mean ->
+    (width latent_a + latent_b for both modalities); retrieval scores every task in each latent space
+    through ``embed_in`` (headline: the space with the better validation mAP, ``eval.protocol``). ``translate(m, X)``: encoder mean -> associator mean ->
     other decoder; ``reconstruct(m, X)``: encoder mean -> own decoder.
 
     xmbench defaults (no public code; the paper's Appendix C with the architectures is not

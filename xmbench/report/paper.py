@@ -77,8 +77,13 @@ def paper_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     CI half-width (NaN for one seed) and n seeds; one row per xmbench profile, like with like
     (``comparable_runs``: never smoke, never an unconverged run). Fully paired runs only;
     classifier ceilings are shared by all methods of a dataset, so they are averaged per seed
-    over the methods' runs first."""
+    over the methods' runs first. Headline rows only; replicates (``vary = data``) when there are
+    any, else runs with fixed data: the two are never pooled."""
     rows = comparable_runs(scores[scores["paired_fraction"] == 1.0])
+    if "space" in rows:
+        rows = rows[rows["space"] == ""]
+    if "vary" in rows and (rows["vary"] == "data").any():
+        rows = rows[rows["vary"] == "data"]
     ours = rows.assign(method=rows["method"].where(rows["metric"] != CEILING, "classifier"))
     per_seed = ours.groupby([*KEYS, "profile", "seed"], as_index=False)["value"].mean()
     summary = per_seed.groupby([*KEYS, "profile"])["value"].agg(lambda v: mean_ci(v))

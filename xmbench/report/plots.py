@@ -29,7 +29,8 @@ from xmbench.options import Profile
 from xmbench.report.stats import mean_ci
 from xmbench.results.schema import ALL_CLASSES
 
-SETTING = ["dataset", "pairing", "profile"]
+SETTING = ["dataset", "pairing", "profile", "vary"]
+METHOD_SEEDS_ONLY = "method seeds only"  # the label of --vary method runs: the data were fixed
 TASKS = [task.value for task in Task]
 STYLE = "whitegrid"
 DPI = 150
@@ -62,14 +63,19 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
     return dict(zip(names, colours, strict=False))
 
 
-def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, str, str], pd.DataFrame]]:
-    """(dataset, pairing, profile) and its rows, in sorted order."""
-    yield from scores.groupby(SETTING, sort=True)
+def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, ...], pd.DataFrame]]:
+    """(dataset, pairing, profile[, "method seeds only"]) and its headline rows, in sorted order."""
+    scores = scores if "vary" in scores else scores.assign(vary="data")
+    if "space" in scores:
+        scores = scores[scores["space"] == ""]
+    for (*setting, vary), rows in scores.groupby(SETTING, sort=True):
+        yield (*setting, *([METHOD_SEEDS_ONLY] if vary == "method" else [])), rows
 
 
 def setting_label(scores: pd.DataFrame) -> str:
-    dataset, pairing, profile = (scores[c].iloc[0] for c in SETTING)
-    return f"{dataset} / {pairing} / {profile}" + profile_caveat(profile)
+    dataset, pairing, profile = (scores[c].iloc[0] for c in SETTING[:3])
+    vary = f" / {METHOD_SEEDS_ONLY}" if "vary" in scores and scores["vary"].iloc[0] == "method" else ""
+    return f"{dataset} / {pairing} / {profile}{vary}" + profile_caveat(profile)
 
 
 def profile_caveat(profile: str) -> str:
@@ -125,15 +131,15 @@ def legend_columns(fig: Figure, labels: Sequence[str]) -> int:
 
 def run_average_map(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per run: its mAP averaged over the four retrieval tasks (column ``value``)."""
-    rows = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
-    keys = ["run_id", *SETTING, "paired_fraction", "method", "seed"]
+    rows = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES) & scores["task"].isin(TASKS)]
+    keys = ["run_id", *SETTING[:3], "paired_fraction", "method", "seed"]
     return rows.groupby(keys, as_index=False)["value"].mean()
 
 
 def per_class_map_figure(scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
     """Per-class mAP bars of one setting: a panel per task, classes on x, a bar per method."""
     scores = top_fraction(scores)
-    rows = scores[(scores["metric"] == "mAP") & (scores["class"] != ALL_CLASSES)]
+    rows = scores[(scores["metric"] == "mAP") & (scores["class"] != ALL_CLASSES) & scores["task"].isin(TASKS)]
     if rows.empty:
         return None
     tasks = [t for t in TASKS if t in set(rows["task"])]

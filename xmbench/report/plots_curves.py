@@ -96,9 +96,13 @@ def _descending_order(scores: np.ndarray) -> np.ndarray:
     return (packed & low).astype(np.intp)
 
 
-def task_curve(embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray, task: Task) -> PRCurve:
-    """The PR curve of one retrieval task, in the space the harness scores it in (``Task.space``)."""
-    space = None if "a" in embeddings else task.space
+def task_curve(
+    embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray, task: Task, spaces: dict[str, str] | None = None
+) -> PRCurve:
+    """The PR curve of one retrieval task, in the space of its headline score: the shared space, or
+    for one latent space per modality the one ``spaces`` names ("A"/"B", the run's manifest), else
+    ``Task.space``."""
+    space = None if "a" in embeddings else Modality.parse((spaces or {}).get(task.value, task.space.value).lower())
 
     def emb(m: Modality) -> np.ndarray:
         return embeddings[embedding_key(m, space)]
@@ -126,7 +130,7 @@ def pr_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -
     for ax, task in zip(axes, Task, strict=True):
         for run in runs:
             embeddings, y_a, y_b = run.embeddings
-            curve = task_curve(embeddings, y_a, y_b, task)
+            curve = task_curve(embeddings, y_a, y_b, task, run.spaces)
             ax.plot(curve.levels, curve.precision, color=palette[run.method], label=run.method, linewidth=1.4)
         query, gallery = task.value.split("->")
         gallery = " + ".join(names.get(m.lower(), m) for m in gallery.split("+"))

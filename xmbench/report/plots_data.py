@@ -16,6 +16,7 @@ class EmbeddingRun:
     embeddings: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # as ResultsStore.load_embeddings
     modalities: dict[str, str]  # "a"/"b" -> the dataset's names
     classes: list[str]
+    spaces: dict[str, str]  # task -> headline space ("A"/"B") of a method with one space per modality
 
 
 def embedding_runs(store, scores: pd.DataFrame) -> list[EmbeddingRun]:
@@ -35,5 +36,6 @@ def embedding_runs(store, scores: pd.DataFrame) -> list[EmbeddingRun]:
         modalities = dataset.get("modalities", {"a": "A", "b": "B"})
         n_classes = int(max(stored[1].max(), stored[2].max())) + 1
         classes = dataset.get("classes") or [str(c) for c in range(n_classes)]
-        loaded.setdefault(int(seed), []).append(EmbeddingRun(run_id, method, int(seed), stored, modalities, classes))
+        spaces = manifest.get("retrieval_spaces", {}).get("chosen", {})
+        loaded.setdefault(int(seed), []).append(EmbeddingRun(run_id, method, int(seed), stored, modalities, classes, spaces))
     return loaded[min(loaded)] if loaded else []

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from xmbench.eval.recognition import CEILING, IMAGE_CEILING, RECOGNITION
+from xmbench.eval.retrieval import Task, TranslationTask
 from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.options import Profile
 from xmbench.report import paper, stats
@@ -33,16 +34,25 @@ def filter_scores(
 
 
 def overall_map(scores: pd.DataFrame) -> pd.DataFrame:
-    """(dataset, pairing, profile, paired fraction, method) x task mAP, mean over seeds, with the task average."""
-    rows = scores[(scores["metric"] == "mAP") & (scores["class"] == ALL_CLASSES)]
+    """(dataset, pairing, profile, paired fraction, method) x task headline mAP, mean over seeds, with
+    the average over the four standard tasks, then the translation-based tasks."""
+    rows = headline(scores)
+    rows = rows[(rows["metric"] == "mAP") & (rows["class"] == ALL_CLASSES)]
     table = rows.pivot_table(index=[*GROUP, *METHOD], columns="task", values="value", aggfunc="mean")
-    table["average"] = table.mean(axis=1)
-    return table
+    standard = [task for task in RETRIEVAL_TASKS if task in table]
+    table["average"] = table[standard].mean(axis=1)
+    return table[[*standard, "average", *[task for task in TRANSLATION_TASKS if task in table]]]
+
+
+def headline(scores: pd.DataFrame) -> pd.DataFrame:
+    """The headline rows: one per (run, task, class, metric); per-space retrieval rows left out."""
+    return scores[scores["space"] == ""] if "space" in scores else scores
 
 
 def per_class_map(scores: pd.DataFrame) -> pd.DataFrame:
-    """(dataset, pairing, profile, task, paired fraction, method) x class mAP, mean over seeds."""
-    rows = scores[(scores["metric"] == "mAP") & (scores["class"] != ALL_CLASSES)]
+    """(dataset, pairing, profile, task, paired fraction, method) x class headline mAP, mean over seeds."""
+    rows = headline(scores)
+    rows = rows[(rows["metric"] == "mAP") & (rows["class"] != ALL_CLASSES)]
     return rows.pivot_table(
         index=[*GROUP, "task", *METHOD], columns="class", values="value", aggfunc="mean", sort=False
     )
@@ -96,8 +106,11 @@ def model_facts(scores: pd.DataFrame) -> pd.DataFrame:
 
 # --- report tables: mean ± 95% CI over seeds, best marked, paired tests (see stats.py) -------------
 
-SETTING = ["dataset", "profile", "paired_fraction"]
-RETRIEVAL_TASKS = ("A->B", "B->A", "A->A+B", "B->A+B")
+SETTING = ["dataset", "profile", "paired_fraction", "vary"]
+METHOD_ONLY_NOTE = ("--vary method: every seed used the same data (split, partners, extractor); the intervals, sd "
+                    "and tests show only the methods' own noise (init, batch order), not the data's.")
+RETRIEVAL_TASKS = tuple(task.value for task in Task)
+TRANSLATION_TASKS = tuple(task.value for task in TranslationTask)
 DIRECTIONS = ("A->B", "B->A", "A->A", "B->B")
 PAIRING_ORDER = ("unique", "non-unique")  # the thesis's Case 1 before Case 2; others alphabetically
 OWN_TABLES = {"mAP", RECOGNITION, CEILING, "extractor_test_accuracy"}
@@ -141,12 +154,19 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     xmbench. One table per (dataset, profile, paired fraction): means never mix profiles or
     fractions. Per-class tables only for the largest paired fraction of each dataset and profile
     unless ``per_class_all_fractions`` (a fraction sweep would multiply them)."""
+    scores = scores if "vary" in scores else scores.assign(vary="data")
+    spaces = scores[scores["space"] != ""] if "space" in scores else scores.iloc[:0]
+    scores = headline(scores)
     is_all = scores["class"] == ALL_CLASSES
-    mAP = scores[(scores["metric"] == "mAP") & is_all]
+    is_map = scores["metric"] == "mAP"
+    mAP = scores[is_map & is_all & scores["task"].isin(RETRIEVAL_TASKS)]
     unconverged = _unconverged_runs(scores)
     out = [_mark_unconverged(_overall(rows, setting), rows, unconverged) for setting, rows in _settings(mAP)]
+    out += [_spaces(rows, setting) for setting, rows in _settings(spaces[spaces["class"] == ALL_CLASSES])]
+    translated = scores[is_map & is_all & scores["task"].isin(TRANSLATION_TASKS)]
+    out += [_mark_unconverged(_translation(rows, setting), rows, unconverged) for setting, rows in _settings(translated)]
     out += [_training(rows, setting) for setting, rows in _settings(scores[scores["task"] == TRAINING])]
-    per_class = scores[(scores["metric"] == "mAP") & ~is_all]
+    per_class = scores[is_map & ~is_all & scores["task"].isin(RETRIEVAL_TASKS)]
     if not per_class_all_fractions:
         largest = per_class.groupby(["dataset", "profile"])["paired_fraction"].transform("max")
         per_class = per_class[per_class["paired_fraction"] == largest]
@@ -176,7 +196,36 @@ def _overall(rows: pd.DataFrame, setting: tuple) -> ReportTable:
     values = pd.concat([per_seed, average.drop(columns="count")], ignore_index=True)
     title = _title("Overall mAP (method x task; average over the tasks per seed)", setting, rows)
     table = _table(values, ["task"], _slug("overall_map", setting), title, order=(*RETRIEVAL_TASKS, "average"))
-    table.notes += _shared_seed_note(rows)
+    table.notes += _shared_seed_note(rows) + _vary_note(rows)
+    return table
+
+
+def _vary_note(rows: pd.DataFrame) -> list[str]:
+    return [METHOD_ONLY_NOTE] if "vary" in rows and (rows["vary"] == "method").any() else []
+
+
+def _spaces(rows: pd.DataFrame, setting: tuple) -> ReportTable:
+    """Methods with one latent space per modality: every task's mAP in each space (compared within a
+    column only: the headline of the overall table takes, per task and run, the space chosen on the
+    validation split)."""
+    rows = rows.assign(space_task=rows["space"] + ": " + rows["task"])
+    order = tuple(f"{space}: {task}" for space in ("A", "B") for task in RETRIEVAL_TASKS)
+    title = _title("mAP in each latent space (methods with one latent space per modality; space: task)", setting, rows)
+    table = _table(rows, ["space_task"], _slug("map_by_space", setting), title, order=order)
+    table.notes.insert(0, "A: the latent space of modality A, B: of modality B. The overall table's headline takes, "
+                       "for each task, the space with the higher validation mAP (chosen per run, never on the test "
+                       "split; the run's manifest names it under retrieval_spaces).")
+    return table
+
+
+def _translation(rows: pd.DataFrame, setting: tuple) -> ReportTable:
+    """Translation-based retrieval: queries translated into the other modality's features, ranked
+    against its real test features (methods that translate)."""
+    title = _title("Translation-based retrieval mAP (method x task; A=>B: A translated, ranked among real B)",
+                   setting, rows)
+    table = _table(rows, ["task"], _slug("translation_map", setting), title, order=TRANSLATION_TASKS)
+    table.notes.insert(0, "A=>B: each test item of A translated by the method into B's frozen features, ranked "
+                       "against the real B test features by cosine similarity (same AP code as every task).")
     return table
 
 
@@ -274,7 +323,7 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     compared = stats.apply_holm({
         key: stats.compare_to_best(part.pivot(index="seed", columns="method", values="value"), higher_is_better)
         for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)})
-    rank = {"pairing": _pairing_rank, "task": _rank(order), "class": _rank(order)}
+    rank = {"pairing": _pairing_rank, "task": _rank(order), "class": _rank(order), "space_task": _rank(order)}
     columns = sorted(compared, key=lambda k: tuple(rank[level](v) for level, v in zip(keys, _as_tuple(k))))
     numeric = pd.concat({k: compared[k].drop(columns="reason") for k in columns}, axis=1, names=[*keys, "stat"])
     numeric = numeric.sort_index()
@@ -292,6 +341,7 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     best = pd.DataFrame(best, index=index).set_axis(columns_index, axis=1)
     spread = pd.DataFrame(spread, index=index).set_axis(columns_index, axis=1)
     notes = _notes(compared, usual, higher_is_better) + (_shared_seed_note(values) if "run_id" in values else [])
+    notes += _vary_note(values)
     return ReportTable(name, title, display, best, numeric, notes, spread)
 
 
@@ -377,8 +427,9 @@ def _class_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _settings(rows: pd.DataFrame):
+    rows = rows if "vary" in rows else rows.assign(vary="data")
     groups = rows.groupby(SETTING, sort=False)
-    return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2]))
+    return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2], item[0][3]))
 
 
 def _in_order(rows: pd.DataFrame, column: str, order: tuple):
@@ -398,11 +449,12 @@ def _as_tuple(key) -> tuple:
 
 
 def _title(what: str, setting: tuple, rows: pd.DataFrame) -> str:
-    dataset, profile, fraction = setting
+    dataset, profile, fraction, vary = setting
     pairings = rows["pairing"].unique()
     text = f"{what} -- {dataset}, profile {profile}"
     text += f", pairing {pairings[0]}" if len(pairings) == 1 else ""
     text += f", paired fraction {fraction:g}" if fraction != 1.0 else ""
+    text += ", method seeds only" if vary == "method" else ""
     caveat = Profile.parse(profile).caveat if profile in {p.value for p in Profile} else ""
     return text + (f" ({caveat})" if caveat else "")
 
@@ -412,6 +464,7 @@ def _task_slug(task: str) -> str:
 
 
 def _slug(kind: str, setting: tuple) -> str:
-    dataset, profile, fraction = setting
+    dataset, profile, fraction, vary = setting
     text = f"{kind}_{dataset}_{profile}" + (f"_pf{fraction:g}" if fraction != 1.0 else "")
+    text += "_vary-method" if vary == "method" else ""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text)

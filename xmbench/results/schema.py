@@ -6,10 +6,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "profile", "paired_fraction")
-COLUMNS = (*KEY_COLUMNS, "task", "class", "metric", "value")
+from xmbench.seeding import derive_seed
+
+KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction")
+# ``space``: the latent space a retrieval row was scored in ("A", "B") for methods with one space per
+# modality; empty for the headline row (one space, shared or chosen on validation) and non-retrieval rows
+COLUMNS = (*KEY_COLUMNS, "task", "space", "class", "metric", "value")
 ALL_CLASSES = "all"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: seeds are replicates (data seed, method seed), scores have vary and space
+# runs stored before a column existed: what it meant then (seeds varied only the method)
+LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": ""}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,23 @@ class RunKey:
     paired_fraction: float = 1.0
     validation_fraction: float = 0.1  # of the (kept) training pairs, held out for model selection
     model_selection: bool = True  # keep the best validation state and stop early (``paper``: off)
+    vary: str = "data"  # what a seed re-draws: "data" (the whole experiment) or "method" (init noise only)
+
+    @property
+    def data_seed(self) -> int:
+        """The seed of everything random about the data: split (where the dataset has no official
+        one), partner draws, validation split, extractor, recognizers. With ``vary="data"`` each seed
+        is a replicate with its own data; with ``vary="method"`` the data are fixed by the split seed.
+        The method never enters it, so every method of a replicate sees identical data."""
+        if self.vary == "method":
+            return self.split_seed
+        return derive_seed(self.split_seed, "data-replicate", self.seed) >> 32  # 31 bits: any RNG takes it
+
+    @property
+    def method_seed(self) -> int:
+        """The seed of the method's own randomness (init, batch order, ...). Without the method's name,
+        so runs of two methods paired by seed share their seeds as well as their data."""
+        return derive_seed(self.seed, self.dataset, self.pairing, "method")
 
     @property
     def run_id(self) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from xmbench.errors import XmbenchError
 from xmbench.features.cache import atomic_write_bytes
-from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey
+from xmbench.results.schema import COLUMNS, KEY_COLUMNS, LEGACY_COLUMNS, RunKey
 
 EMBEDDINGS = "embeddings.npz"
 
@@ -86,11 +86,10 @@ class ResultsStore:
         if not frames:
             raise XmbenchError(f"no finished runs under {self.root}; run `xmbench run` first")
         table = pd.concat(frames, ignore_index=True)
-        if "paired_fraction" not in table.columns:
-            table["paired_fraction"] = 1.0
-        table["paired_fraction"] = table["paired_fraction"].fillna(1.0)  # runs stored before the option existed
+        for column, legacy in LEGACY_COLUMNS.items():  # runs stored before the column existed
+            table[column] = table[column].replace("", legacy).fillna(legacy) if column in table else legacy
         # keep the last row per key: a re-run with --force replaces, never duplicates
-        return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "class", "metric"], keep="last")
+        return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "space", "class", "metric"], keep="last")
 
     def load_training(self) -> pd.DataFrame:
         frames = []
