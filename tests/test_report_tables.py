@@ -226,3 +226,5 @@ def test_method_seed_runs_are_tabled_apart_and_say_they_show_init_noise_only(lc_
     assert "method seeds only" in init_noise.title and "method seeds only" not in replicates.title
     assert tables.METHOD_ONLY_NOTE in init_noise.notes and tables.METHOD_ONLY_NOTE not in replicates.notes
     assert not any("share a seed" in note for note in replicates.notes)  # never averaged together
+    both = pd.concat([lc_scores.assign(vary="data"), method_only])
+    assert set(tables.filter_scores(both, varies=["method"])["run_id"]) == set(method_only["run_id"])

@@ -164,12 +164,14 @@ def _one_setting(table: pd.DataFrame) -> pd.DataFrame:
 @click.option("--pairing", default="", help="Comma list filter.")
 @click.option("--methods", default="", help="Comma list filter.")
 @click.option("--profile", default="", help="Comma list filter.")
+@click.option("--vary", default="", help="Comma list filter: data (replicates), method (method seeds only).")
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Draw the plots (slower).")
-def report(results: Path, target: Path | None, dataset: str, pairing: str, methods: str, profile: str, figures: bool) -> None:
+def report(results: Path, target: Path | None, dataset: str, pairing: str, methods: str, profile: str, vary: str,
+           figures: bool) -> None:
     """Tables (markdown on stdout; CSV, markdown, LaTeX), figures (PNG, SVG) and one HTML page."""
     built = build_report(
         results, target, datasets=_comma_list(dataset), pairings=_comma_list(pairing),
-        methods=_comma_list(methods), profiles=_comma_list(profile), figures=figures,
+        methods=_comma_list(methods), profiles=_comma_list(profile), varies=_comma_list(vary), figures=figures,
     )
     for table in built.tables:
         click.echo("\n" + export.to_markdown(table))

@@ -32,19 +32,20 @@ def build_report(
     pairings: Sequence[str] = (),
     methods: Sequence[str] = (),
     profiles: Sequence[str] = (),
+    varies: Sequence[str] = (),
     figures: bool = True,
 ) -> Report:
     """Every table and figure of the finished runs under ``results`` that pass the filters, written
     under ``out`` (default ``<results>/report``): ``tables/``, ``figures/`` and ``index.html``."""
     store = ResultsStore(results)
-    scores = filter_scores(store.load_scores(), datasets, pairings, methods, profiles)
+    scores = filter_scores(store.load_scores(), datasets, pairings, methods, profiles, varies)
     if scores.empty:
         raise XmbenchError("no results match those filters")
     out = Path(out) if out is not None else Path(results) / "report"
     tables = build_tables(scores)
     table_files = write_tables(tables, out / "tables")
     figure_files = make_figures(store, scores, out / "figures") if figures else []
-    filters = {"datasets": datasets, "pairings": pairings, "methods": methods, "profiles": profiles}
+    filters = {"datasets": datasets, "pairings": pairings, "methods": methods, "profiles": profiles, "vary": varies}
     meta = {
         "results folder": str(results),
         "filters": "; ".join(f"{k}: {', '.join(v)}" for k, v in filters.items() if v) or "none",

@@ -25,9 +25,11 @@ def filter_scores(
     pairings: Sequence[str] = (),
     methods: Sequence[str] = (),
     profiles: Sequence[str] = (),
+    varies: Sequence[str] = (),
 ) -> pd.DataFrame:
     mask = pd.Series(True, index=scores.index)
-    for column, wanted in (("dataset", datasets), ("pairing", pairings), ("method", methods), ("profile", profiles)):
+    for column, wanted in (("dataset", datasets), ("pairing", pairings), ("method", methods), ("profile", profiles),
+                           ("vary", varies)):
         if wanted:
             mask &= scores[column].isin(wanted)
     return scores[mask]
