@@ -8,12 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from xmbench import api
 from xmbench.data import DATASETS, LoadOptions
 from xmbench.errors import XmbenchError
 from xmbench.results.schema import RunKey
+from xmbench.results.store import ResultsStore
 
 KEY = RunKey("digits-colors", "unique", "cca", 0, "smoke")
 
@@ -107,3 +109,17 @@ def test_vary_method_keeps_the_data_of_every_seed(tmp_path, feature_cache):
 def test_an_unknown_vary_is_one_clear_error(tmp_path):
     with pytest.raises(XmbenchError, match="invalid vary 'split'; valid: data, method"):
         api.run_benchmark(api.RunConfig(vary="split", out=tmp_path), log=lambda line: None)
+
+
+def test_stores_written_before_replicates_stay_readable_as_method_seed_runs(tmp_path):
+    """A run stored by an earlier version: no vary, space or paired_fraction column."""
+    folder = tmp_path / "runs" / "old-run"
+    folder.mkdir(parents=True)
+    old = pd.DataFrame({"run_id": "old-run", "dataset": "digits-colors", "pairing": "unique", "method": "cca",
+                        "seed": [0, 0], "profile": "smoke", "task": ["A->B", "B->A"], "class": "all",
+                        "metric": "mAP", "value": [0.9, 0.8]})
+    old.to_csv(folder / "scores.csv", index=False)
+    (folder / "manifest.json").write_text(json.dumps({"run_id": "old-run", "status": "ok", "key": {}}))
+    loaded = ResultsStore(tmp_path).load_scores()
+    assert set(loaded["vary"]) == {"method"} and set(loaded["space"]) == {""}
+    assert set(loaded["paired_fraction"]) == {1.0} and len(loaded) == 2
