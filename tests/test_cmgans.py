@@ -78,11 +78,14 @@ def test_each_ablation_has_exactly_its_parts(name):
     record = method.history_[0]
     expected = {"phase", "update", "epoch", "g_loss", "g_reconstruction"}
     expected |= {"g_semantic"} if semantic else set()
+    accuracies = {f"d_acc_{side}_{kind}_{m}" for side in ("real", "fake") for m in "ab" for kind in ("intra", "inter")
+                  if (kind == "intra" and intra) or (kind == "inter" and inter)}
     expected |= {"g_intra", "d_intra_a", "d_intra_b"} if intra else set()
     expected |= {"g_inter", "d_inter_a", "d_inter_b"} if inter else set()
     expected |= {"d_loss"} if intra or inter else set()
-    assert set(record) == expected
+    assert set(record) == expected | accuracies
     assert all(isinstance(v, float) for k, v in record.items() if k not in ("phase", "update", "epoch"))
+    assert all(0.0 <= record[k] <= 1.0 for k in accuracies)  # fractions of a batch judged right
 
 
 def test_shared_layer_counts_once_and_unshared_twice():
@@ -252,3 +255,11 @@ def test_full_model_learns_a_common_space_far_above_chance():
     chance = 1 / N_CLASSES
     assert bimodal_map(za, test.y_a, zb, test.y_b) > 0.8 > 5 * chance
     assert bimodal_map(zb, test.y_b, za, test.y_a) > 0.8
+
+
+def test_discriminator_accuracy_by_hand():
+    from xmbench.methods.adversarial import discriminator_accuracy
+
+    acc = discriminator_accuracy("x", torch.tensor([1.0, -1.0, 2.0, 0.0]), torch.tensor([-3.0, -1.0, 2.0]))
+    # real judged real when logit > 0 (a logit of 0 is undecided: wrong): 2 of 4; fake when < 0: 2 of 3
+    assert acc["d_acc_real_x"].item() == 0.5 and acc["d_acc_fake_x"].item() == pytest.approx(2 / 3)

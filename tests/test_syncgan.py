@@ -193,3 +193,9 @@ def test_image_variant_public_api_shapes_ranges_and_determinism():
     np.testing.assert_array_equal(again.generate_pairs(5, seed=1)[1], b)
     with pytest.raises(XmbenchError, match=r"must be images \(n, C, 28, 28\)"):
         SyncGANImage(**params).fit(planted_pairs(20, 1, 20, 12, 2, 0.5, seed=0)[0])
+
+
+def test_discriminator_accuracies_are_recorded_per_modality():
+    record = fit(epochs=2, eval_every=9).history_[-1]
+    for m in "ab":
+        assert 0.0 <= record[f"d_acc_real_{m}"] <= 1.0 and 0.0 <= record[f"d_acc_fake_{m}"] <= 1.0

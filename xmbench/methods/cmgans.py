@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
+from xmbench.methods.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
 from xmbench.methods.base import METHODS, CrossModalMethod
 from xmbench.methods.cmgans_nets import (
     MODALITIES,
@@ -42,14 +43,6 @@ CLASSIFIER_CHOICES = ("auto", "shared", "separate")
 MISMATCH_CHOICES = ("own", "anchor")
 
 
-def _real(logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of sigmoid(logits) against target 1: -log D."""
-    return F.softplus(-logits).mean()
-
-
-def _fake(logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of sigmoid(logits) against target 0: -log(1 - D)."""
-    return F.softplus(logits).mean()
 
 
 @METHODS.register("cmgans")
@@ -274,18 +267,25 @@ class CMGANs(CrossModalMethod):
                 h_mis = {m: X[m][samplers[m](Y[m][idx], generator)] for m in MODALITIES}
                 s_mis = {m: gen.encoders[m](h_mis[m]).s for m in MODALITIES}
         losses: dict[str, torch.Tensor] = {}
+        accuracies: dict[str, torch.Tensor] = {}
         for m in disc.intra:
-            losses[f"d_intra_{m}"] = _real(disc.intra[m](h[m])) + _fake(disc.intra[m](r[m]))
+            real, fake = disc.intra[m](h[m]), disc.intra[m](r[m])
+            losses[f"d_intra_{m}"] = _real(real) + _fake(fake)
+            accuracies |= discriminator_accuracy(f"intra_{m}", real, fake)
         for m in disc.inter:
             terms = inter_discriminator_terms(s[m], h[m], s[OTHER[m]], s_mis[m], h_mis[m], self.mismatch_pairing)
+            logits = [disc.inter[m](t.inputs) for t in terms]
             losses[f"d_inter_{m}"] = sum(
-                t.weight * (_real if t.target == 1.0 else _fake)(disc.inter[m](t.inputs)) for t in terms
+                t.weight * (_real if t.target == 1.0 else _fake)(out) for t, out in zip(terms, logits, strict=True)
             )
+            real = torch.cat([out for t, out in zip(terms, logits, strict=True) if t.target == 1.0])
+            fake = torch.cat([out for t, out in zip(terms, logits, strict=True) if t.target != 1.0])
+            accuracies |= discriminator_accuracy(f"inter_{m}", real, fake)
         total = sum(losses.values())
         d_opt.zero_grad(set_to_none=True)
         total.backward()
         d_opt.step()
-        return {**{k: v.detach() for k, v in losses.items()}, "d_loss": total.detach()}
+        return {**{k: v.detach() for k, v in losses.items()}, "d_loss": total.detach(), **accuracies}
 
     def _generator_step(
         self,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
+from xmbench.methods.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
 from xmbench.methods.base import METHODS, CrossModalMethod, NotFittedError
 from xmbench.methods.syncgan_nets import (
     MODALITIES,
@@ -33,14 +34,6 @@ from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
 
-def _real(logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of sigmoid(logits) against target 1: -log D."""
-    return F.softplus(-logits).mean()
-
-
-def _fake(logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of sigmoid(logits) against target 0: -log(1 - D)."""
-    return F.softplus(logits).mean()
 
 
 
@@ -268,15 +261,17 @@ class SyncGAN(CrossModalMethod):
         self, real: dict[str, torch.Tensor], generator: torch.Generator, optimizer: torch.optim.Optimizer
     ) -> dict[str, torch.Tensor]:
         nets = self.networks_
-        losses = {}
+        losses, accuracies = {}, {}
         for m in MODALITIES:
             with torch.no_grad():
                 fake = nets.generators[m](self._noise(len(real[m]), generator))
-            losses[f"d_loss_{m}"] = _real(nets.discriminate(m, real[m])) + _fake(nets.discriminate(m, fake))
+            real_logits, fake_logits = nets.discriminate(m, real[m]), nets.discriminate(m, fake)
+            losses[f"d_loss_{m}"] = _real(real_logits) + _fake(fake_logits)
+            accuracies |= discriminator_accuracy(m, real_logits, fake_logits)
         optimizer.zero_grad(set_to_none=True)
         sum(losses.values()).backward()
         optimizer.step()
-        return {k: v.detach() for k, v in losses.items()}
+        return {k: v.detach() for k, v in losses.items()} | accuracies
 
     def _synchronizer_step(
         self,
