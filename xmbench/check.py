@@ -16,7 +16,7 @@ import pandas as pd
 from xmbench import api
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError
-from xmbench.results.schema import ALL_CLASSES
+from xmbench.results.schema import ALL_CLASSES, headline
 from xmbench.threads import limit_threads
 
 SETTING = ["dataset", "pairing", "profile", "split_seed", "paired_fraction", "seeds"]
@@ -137,8 +137,9 @@ def compare(baseline: pd.DataFrame, current: pd.DataFrame, tolerance: float) -> 
 
 
 def _overall(scores: pd.DataFrame, setting: BaselineSetting) -> pd.DataFrame:
+    scores = headline(scores)
     mask = (
-        (scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES) & (scores["space"] == "")
+        (scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES)
         & (scores["dataset"] == setting.dataset) & (scores["pairing"] == setting.pairing)
         & (scores["profile"] == setting.profile) & (scores["paired_fraction"] == setting.paired_fraction)
         & scores["seed"].isin(setting.seeds) & scores["method"].isin(setting.methods)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.report.stats import mean_ci
-from xmbench.results.schema import ALL_CLASSES
+from xmbench.results.schema import ALL_CLASSES, headline
 
 VAE_ASSOC = "VAE-associator paper"
 THESIS = "Thesis"
@@ -79,9 +79,7 @@ def paper_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     classifier ceilings are shared by all methods of a dataset, so they are averaged per seed
     over the methods' runs first. Headline rows only; replicates (``vary = data``) when there are
     any, else runs with fixed data: the two are never pooled."""
-    rows = comparable_runs(scores[scores["paired_fraction"] == 1.0])
-    if "space" in rows:
-        rows = rows[rows["space"] == ""]
+    rows = comparable_runs(headline(scores[scores["paired_fraction"] == 1.0]))
     if "vary" in rows and (rows["vary"] == "data").any():
         rows = rows[rows["vary"] == "data"]
     ours = rows.assign(method=rows["method"].where(rows["metric"] != CEILING, "classifier"))

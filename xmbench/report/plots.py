@@ -27,7 +27,7 @@ from xmbench.eval.retrieval import Task
 from xmbench.features.cache import atomic_write_bytes
 from xmbench.options import Profile
 from xmbench.report.stats import mean_ci
-from xmbench.results.schema import ALL_CLASSES
+from xmbench.results.schema import ALL_CLASSES, headline
 
 SETTING = ["dataset", "pairing", "profile", "vary"]
 METHOD_SEEDS_ONLY = "method seeds only"  # the label of --vary method runs: the data were fixed
@@ -66,9 +66,7 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
 def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, ...], pd.DataFrame]]:
     """(dataset, pairing, profile[, "method seeds only"]) and its headline rows, in sorted order."""
     scores = scores if "vary" in scores else scores.assign(vary="data")
-    if "space" in scores:
-        scores = scores[scores["space"] == ""]
-    for (*setting, vary), rows in scores.groupby(SETTING, sort=True):
+    for (*setting, vary), rows in headline(scores).groupby(SETTING, sort=True):
         yield (*setting, *([METHOD_SEEDS_ONLY] if vary == "method" else [])), rows
 
 

@@ -13,7 +13,7 @@ from xmbench.eval.retrieval import Task, TranslationTask
 from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.options import Profile
 from xmbench.report import paper, stats
-from xmbench.results.schema import ALL_CLASSES
+from xmbench.results.schema import ALL_CLASSES, headline
 
 GROUP = ["dataset", "pairing", "profile"]
 METHOD = ["paired_fraction", "method"]
@@ -44,11 +44,6 @@ def overall_map(scores: pd.DataFrame) -> pd.DataFrame:
     standard = [task for task in RETRIEVAL_TASKS if task in table]
     table["average"] = table[standard].mean(axis=1)
     return table[[*standard, "average", *[task for task in TRANSLATION_TASKS if task in table]]]
-
-
-def headline(scores: pd.DataFrame) -> pd.DataFrame:
-    """The headline rows: one per (run, task, class, metric); per-space retrieval rows left out."""
-    return scores[scores["space"] == ""] if "space" in scores else scores
 
 
 def per_class_map(scores: pd.DataFrame) -> pd.DataFrame:

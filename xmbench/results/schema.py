@@ -18,6 +18,12 @@ MANIFEST_VERSION = 2  # 2: seeds are replicates (data seed, method seed), scores
 LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": ""}
 
 
+def headline(scores):
+    """The headline rows of a scores table (``space`` empty): one per (run, task, class, metric),
+    without the per-space retrieval rows of methods with one latent space per modality."""
+    return scores[scores["space"] == ""] if "space" in scores else scores
+
+
 @dataclass(frozen=True)
 class RunKey:
     """Everything that identifies one run; equal keys are the same run (and are resumed/skipped)."""
