@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from xmbench.data import DATASETS, LoadOptions
-from xmbench.data.colors import PAIRINGS, RGB, colour_images
+from xmbench.data.colors import JITTER, PAIRINGS, RGB, colour_images
 from xmbench.data.emnist import LETTERS, upright
 from xmbench.data.mnist_fashion import pair_within_class
 from xmbench.data.sources import read_idx
@@ -47,10 +47,30 @@ def test_non_unique_digits_share_a_colour_only_for_7_and_8():
     assert len(set(colour_of.values())) == 9
 
 
+def test_jittered_colours_vary_per_instance_within_the_amplitude_and_keep_classes_apart():
+    data = DATASETS.get("digits-colors").load("unique-jitter", LoadOptions(data_seed=3))
+    plain = DATASETS.get("digits-colors").load("unique", LoadOptions(data_seed=3))
+    np.testing.assert_array_equal(data.train.a, plain.train.a)  # only the colours change
+    images = data.train.b.astype(int)
+    assert (images == images[:, :, :1, :1]).all()  # still flat images
+    colours, centres = images[:, :, 0, 0], np.array([RGB[n] for n in PAIRINGS["unique"]])[data.train.y_b]
+    offset = colours - centres
+    unclipped = (centres >= JITTER) & (centres <= 255 - JITTER)
+    assert np.abs(offset).max() <= JITTER and offset[unclipped].std() > JITTER / 2  # uniform: sd 13.9
+    assert len({tuple(c) for c in colours}) > 0.8 * len(colours)  # measured .90: clipping at 0 and 255 merges some
+    nearest = np.abs(colours[:, None, :] - np.array([RGB[n] for n in PAIRINGS["unique"]])[None]).max(2).argmin(1)
+    np.testing.assert_array_equal(nearest, data.train.y_b)  # each still closest to its class colour
+    again = DATASETS.get("digits-colors").load("unique-jitter", LoadOptions(data_seed=3))
+    np.testing.assert_array_equal(again.test.b, data.test.b)
+    other = DATASETS.get("digits-colors").load("unique-jitter", LoadOptions(data_seed=4))
+    assert not np.array_equal(other.train.b, data.train.b)
+    assert data.class_names == plain.class_names and data.pairing == "unique-jitter"
+
+
 @pytest.mark.parametrize(
     ("dataset", "pairing", "message"),
     [
-        ("digits-colors", "weird", "valid: unique, non-unique"),
+        ("digits-colors", "weird", "valid: unique, non-unique, unique-jitter, non-unique-jitter"),
         ("wikipedia", "unique", "does not apply to dataset 'wikipedia'; valid: documents"),
         ("mnist-fashion", "non-unique", "valid: by-class"),
     ],

@@ -69,7 +69,10 @@ def write_store(root, *, embeddings: bool = True, fractions=(1.0, 0.5), gan: boo
                 if method == "gan":
                     training = pd.DataFrame(
                         [("train", u, u / 10, m, rng.uniform(1, 3)) for u in (0, 10, 20, 30)
-                         for m in ("g_loss", "d_loss", "d_inter_a", "val_map") if u or m == "val_map"],
+                         for m in ("g_loss", "d_loss", "d_inter_a", "val_map") if u or m == "val_map"]
+                        + [("train", u, u / 10, f"d_acc_{kind}_{name}", value)  # balanced: .6, .8 -> .7
+                           for u in (10, 20, 30) for kind, name, value in
+                           (("real", "x", 0.9), ("fake", "x", 0.3), ("real", "y", 1.0), ("fake", "y", 0.6))],
                         columns=["phase", "update", "epoch", "metric", "value"],
                     )
                 manifest = {
@@ -121,7 +124,11 @@ def test_store_figures_use_the_right_runs_and_spaces(store):
     titles = {ax.get_title() for ax in space_map_figure(store, scores).axes if ax.get_visible()}
     assert titles == {"shared", "split (B's space)", "gan"}
     losses = loss_curves_figure(store, scores)
-    assert [ax.get_title() for ax in losses.axes] == ["generator loss", "discriminator loss"]
+    assert [ax.get_title() for ax in losses.axes] == ["generator loss", "discriminator loss",
+                                                      "discriminator balanced accuracy"]
+    (curve,) = [line for line in losses.axes[2].lines if len(line.get_ydata()) and line.get_linestyle() != "--"]
+    np.testing.assert_allclose(curve.get_ydata(), [0.7, 0.7, 0.7])  # mean over x (.6) and y (.8)
+    assert [line.get_ydata()[0] for line in losses.axes[2].lines if line.get_linestyle() == "--"] == [0.5]
     assert all(ax.get_xlabel() == "update" for ax in losses.axes)
     assert "(smoke: CI-sized, not converged)" in losses.get_suptitle()
 

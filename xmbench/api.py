@@ -138,6 +138,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
                 if outcome.failure is None:
                     report.completed.append(run_id)
                     log(f"done {run_id}")
+                    for warning in outcome.manifest.get("health", {}).get("warnings", []):
+                        log(f"WARNING {run_id}: {warning}")
                 else:
                     report.failed[run_id] = outcome.failure
                     log(f"FAILED {run_id}: {outcome.failure}")

@@ -31,6 +31,7 @@ from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet
 from xmbench.methods import METHODS
 from xmbench.methods.base import Validation
+from xmbench.methods.health import gan_health
 from xmbench.methods.training import training_facts
 from xmbench.options import Modality
 from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
@@ -152,7 +153,11 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         return RunOutcome(key, manifest, _training_table(method))
     rows = [scored[["task", "space", "class", "metric", "value"]]]
     extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in accuracy_by_modality(features)]
-    extras += [("model", ALL_CLASSES, name, value) for name, value in method.extra_results().items()]
+    model_facts = method.extra_results()
+    extras += [("model", ALL_CLASSES, name, value) for name, value in model_facts.items()]
+    health = gan_health(key.method, method.training_log(), model_facts)
+    if health["inert_discriminators"] or health["recovery_explained_variance"]:
+        manifest["health"] = health  # read by the run output and the report: an inert GAN says so
     extras += [("training", ALL_CLASSES, name, value) for name, value in training_facts(summaries).items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]).assign(space=""))

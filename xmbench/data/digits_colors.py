@@ -31,7 +31,7 @@ class DigitsColors(Dataset):
 
     name = "digits-colors"
     description = "scikit-learn digits (grapheme) x colour images, thesis colour tables"
-    pairings = ("unique", "non-unique")
+    pairings = colors.pairings()
     source = "sklearn.datasets.load_digits (UCI optical recognition of handwritten digits)"
     license = "CC BY 4.0 (UCI)"
     citation = "Alpaydin & Kaynak (1998), UCI Optical Recognition of Handwritten Digits"
@@ -45,8 +45,10 @@ class DigitsColors(Dataset):
         )
         images = upsample_digits(digits.images)
 
+        jitter_rng = colors.jitter_generator(cls.name, options.data_seed)
+
         def split(idx: np.ndarray) -> PairedSplit:
-            return PairedSplit(images[idx], colors.colour_images(y[idx], pairing), y[idx], y[idx])
+            return PairedSplit(images[idx], colors.colour_images(y[idx], pairing, jitter_rng), y[idx], y[idx])
 
         graphemes = tuple(str(d) for d in range(10))
         return CrossModalData(

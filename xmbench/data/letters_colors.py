@@ -27,7 +27,7 @@ class LettersColors(Dataset):
 
     name = "letters-colors"
     description = "EMNIST letters (grapheme) x colour images, the thesis's synesthesia setting"
-    pairings = ("unique", "non-unique")
+    pairings = colors.pairings()
     source = "EMNIST letters via torchvision, or the EMNIST ByClass test archive in the data root"
     license = "EMNIST: research data, cite Cohen et al. (2017)"
     citation = "Cohen, Afshar, Tapson, van Schaik (2017), EMNIST: an extension of MNIST to handwritten letters"
@@ -37,9 +37,11 @@ class LettersColors(Dataset):
         root = require_data_root(options, cls.name)
         arrays, provenance = emnist.load_letters(root, options.allow_download, options.data_seed)
 
+        jitter_rng = colors.jitter_generator(cls.name, options.data_seed)
+
         def split(part: str) -> PairedSplit:
             x, y = arrays[f"x_{part}"][:, None], arrays[f"y_{part}"]
-            return PairedSplit(x, colors.colour_images(y, pairing), y, y)
+            return PairedSplit(x, colors.colour_images(y, pairing, jitter_rng), y, y)
 
         train, test = split("train"), split("test")
         provenance |= {"n_train": len(train), "n_test": len(test)}

@@ -31,12 +31,15 @@ class SyncGANImage(SyncGAN):
     ConvTranspose -> (C, 28, 28), ReLU between, sigmoid output; D_m two stride-2 4x4 convolutions
     (``width``, 2 ``width`` channels, LeakyReLU) -> Linear -> logit; S one such convolutional tower
     per modality (Fig. 2a, cross-modal: the two images have different structure), concatenated, FC
-    head -> ``fc_hidden`` (LeakyReLU) -> logit. No BatchNorm (per-sample recovery). Batch 64.
+    head -> ``fc_hidden`` (LeakyReLU) -> logit. No BatchNorm (per-sample recovery). Batch 64. Rates
+    are the reference code's for its convolutional networks: D 2e-4, generators and S 1e-3 (the
+    feature variant's D rate of 1e-3 was chosen on features and is not carried over untested).
 
     Profiles (our choice): ``smoke`` 4 updates, 20 recovery steps; ``quick`` model selection,
     validation every 50 updates, patience 2, at most 300 updates, 50 recovery steps (recovering the
-    validation images dominates: about 8 s per 1,000 images at 50 steps); ``paper`` 25 epochs, 500
-    recovery steps, no model selection (the paper gives no epoch count). On one thread of a shared
+    validation images dominates: about 8 s per 1,000 images at 50 steps); ``paper`` the reference
+    code's schedule, as ``syncgan`` (20,001 iterations, batches of 128, its rates and separate sync
+    step, 1,500 recovery steps). On one thread of a shared
     2-core CPU an update of batch 64 takes about 0.25 s; recovery, run by every embed, translate
     and validation, dominates evaluation.
     """
@@ -48,7 +51,7 @@ class SyncGANImage(SyncGAN):
                         "recovery_steps": 20},
         Profile.QUICK: {"max_updates": 300, "eval_every": 50, "patience": 2, "model_selection": True,
                         "recovery_steps": 50},
-        Profile.PAPER: {},
+        Profile.PAPER: SyncGAN.profiles[Profile.PAPER],
     }
 
     def __init__(
@@ -65,12 +68,17 @@ class SyncGANImage(SyncGAN):
         eval_every: int = 50,
         patience: int = 10,
         lr: float = 2e-4,
+        generator_lr: float = 1e-3,
+        synchronizer_lr: float = 1e-3,
         betas: tuple[float, float] = (0.5, 0.999),
+        sync_betas: tuple[float, float] = (0.9, 0.999),
+        sync_step: str = "joint",
         adversarial_weight: float = 1.0,
         sync_weight: float = 1.0,
         sync_ratio: float = 0.5,
         recovery_steps: int = 500,
         recovery_lr: float = 0.05,
+        recovery_starts: int = 1024,
         recovery_batch: int = 1024,
         seed: int = 0,
         device: str = "cpu",
@@ -86,12 +94,17 @@ class SyncGANImage(SyncGAN):
         self.eval_every = eval_every
         self.patience = patience
         self.lr = lr
+        self.generator_lr = generator_lr
+        self.synchronizer_lr = synchronizer_lr
         self.betas = betas
+        self.sync_betas = sync_betas
+        self.sync_step = sync_step
         self.adversarial_weight = adversarial_weight
         self.sync_weight = sync_weight
         self.sync_ratio = sync_ratio
         self.recovery_steps = recovery_steps
         self.recovery_lr = recovery_lr
+        self.recovery_starts = recovery_starts
         self.recovery_batch = recovery_batch
         self.seed = seed
         self.device = device

@@ -1,4 +1,5 @@
-"""Curves: precision-recall from stored test embeddings, and GAN training losses per epoch."""
+"""Curves: precision-recall from stored test embeddings, and GAN training losses and discriminator
+accuracies per logging interval."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from matplotlib.figure import Figure
 
 from xmbench.eval.protocol import embedding_key
 from xmbench.eval.retrieval import Task, cosine_similarity
+from xmbench.methods.health import FAKE as FAKE_ACCURACY, REAL as REAL_ACCURACY
 from xmbench.options import Modality
 from xmbench.report.plots import (
     figure_legend, method_palette, new_figure, setting_label, subplots, t_interval, top_fraction,
@@ -19,6 +21,7 @@ from xmbench.report.plots_data import embedding_runs
 
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 GAN_LOSSES = {"g_loss": "generator loss", "d_loss": "discriminator loss"}
+BALANCED_ACCURACY = "d_balanced_accuracy"
 VALIDATION_MAP = "val_map"  # the training curve's selection score of phases scored on retrieval
 CURVE_COLUMNS = 4  # panels per row of the learning-curve figure
 
@@ -145,29 +148,47 @@ def pr_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -
 
 
 def loss_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
-    """Generator and discriminator loss against updates of every GAN method (one with a ``d_loss``),
-    mean over seeds with a 95% CI band."""
+    """Generator and discriminator loss, and the discriminators' balanced accuracy (mean over a
+    run's discriminators of their accuracy on real and on fake inputs; 0.5 = chance, dashed), against
+    updates of every GAN method (one with a ``d_loss``), mean over seeds with a 95% CI band."""
     training = _setting_training(store, scores)
     if training.empty:
         return None
     gan_runs = training.loc[training["metric"] == "d_loss", "run_id"].unique()
-    training = training[training["run_id"].isin(gan_runs) & training["metric"].isin(list(GAN_LOSSES))]
-    if training.empty:
+    training = training[training["run_id"].isin(gan_runs)]
+    curves = pd.concat([training[training["metric"].isin(list(GAN_LOSSES))], _balanced_accuracy(training)])
+    if curves.empty:
         return None
-    methods = sorted(training["method"].unique())
+    methods = sorted(curves["method"].unique())
     palette = palette or method_palette(methods)
-    few_points = training["update"].nunique() <= 20
-    fig = new_figure(11, 4.6)
-    axes = subplots(fig, 1, len(GAN_LOSSES))
-    for ax, (metric, label) in zip(axes, GAN_LOSSES.items(), strict=True):
+    few_points = curves["update"].nunique() <= 20
+    panels = {**GAN_LOSSES, BALANCED_ACCURACY: "discriminator balanced accuracy"}
+    fig = new_figure(15, 4.6)
+    axes = subplots(fig, 1, len(panels))
+    for ax, (metric, label) in zip(axes, panels.items(), strict=True):
         sns.lineplot(
-            training[training["metric"] == metric], x="update", y="value", hue="method", hue_order=methods,
+            curves[curves["metric"] == metric], x="update", y="value", hue="method", hue_order=methods,
             palette=palette, errorbar=t_interval, marker="o" if few_points else None, ax=ax,
         )
         ax.set(title=label, xlabel="update", ylabel=f"{label} (interval mean)")
+    axes[-1].axhline(0.5, color="grey", linestyle="--", linewidth=1)
     figure_legend(fig, axes, "method")
-    fig.suptitle(f"GAN training losses — {setting_label(scores)}")
+    fig.suptitle(f"GAN training losses and discriminator accuracy — {setting_label(scores)}")
     return fig
+
+
+def _balanced_accuracy(training: pd.DataFrame) -> pd.DataFrame:
+    """Per run and update, the mean over discriminators of (accuracy on real + on fake) / 2."""
+    real = training[training["metric"].str.startswith(REAL_ACCURACY)]
+    fake = training[training["metric"].str.startswith(FAKE_ACCURACY)]
+    if real.empty or fake.empty:
+        return pd.DataFrame(columns=training.columns)
+    keys = ["run_id", "method", "update"]
+    real = real.assign(name=real["metric"].str.removeprefix(REAL_ACCURACY))
+    fake = fake.assign(name=fake["metric"].str.removeprefix(FAKE_ACCURACY))
+    both = real.merge(fake[[*keys, "name", "value"]], on=[*keys, "name"], suffixes=("", "_fake"))
+    both["value"] = (both["value"] + both["value_fake"]) / 2
+    return both.groupby(keys, as_index=False)["value"].mean().assign(metric=BALANCED_ACCURACY)
 
 
 def learning_curves_figure(store, scores: pd.DataFrame, palette: dict | None = None) -> Figure | None:
