@@ -48,6 +48,10 @@ def test_a_worsened_method_fails_the_check_with_a_table(tmp_path, monkeypatch):
     baseline, setting = read_baseline(tmp_path / "baseline.csv")
     assert setting.methods == ("cca", "kcca") and len(baseline) == 8 and setting.seeds == (0,)
     assert "mAP check passed: 8 method x task scores" in invoke(tmp_path).output
+    before = (tmp_path / "baseline.csv").read_text()
+    assert invoke(tmp_path, "--update", "--methods", "kcca").exit_code == 0  # a subset keeps cca's rows
+    again, _ = read_baseline(tmp_path / "baseline.csv")
+    assert (tmp_path / "baseline.csv").read_text() == before and len(again) == 8
 
     original = CCA._embed
 

@@ -1,4 +1,4 @@
-"""GAN health: a discriminator at chance for the whole training and a latent recovery that
+"""GAN health: a discriminator never better than chance in training and a latent recovery that
 explains under half the variance are flagged (hand cases), and a real run records the
 diagnostics in training.csv, the manifest and its output."""
 
@@ -17,16 +17,19 @@ def record(**accuracies: float) -> dict:
     return {"phase": "train", "update": 0, **accuracies}
 
 
-def test_a_discriminator_at_chance_in_every_interval_is_inert_one_that_ever_learned_is_not():
+def test_a_discriminator_never_better_than_chance_is_inert_one_that_ever_learned_is_not():
     history = [
-        record(d_acc_real_x=0.52, d_acc_fake_x=0.50, d_acc_real_y=0.9, d_acc_fake_y=0.18),  # y: .54
+        record(d_acc_real_x=0.52, d_acc_fake_x=0.50, d_acc_real_y=0.9, d_acc_fake_y=0.18, d_acc_real_z=0.3,
+               d_acc_fake_z=0.02),  # y: .54, z: fooled (.16)
         record(d_acc_real_x=1.00, d_acc_fake_x=0.00, d_acc_real_y=0.9, d_acc_fake_y=0.9),  # x calls all real
-        record(d_acc_real_x=0.46, d_acc_fake_x=0.49),
+        record(d_acc_real_x=0.46, d_acc_fake_x=0.49, d_acc_real_z=0.5, d_acc_fake_z=0.1),
     ]
-    assert inert_discriminators(history) == {"x": (0.475, 0.51)}
+    inert = inert_discriminators(history)
+    assert set(inert) == {"x", "z"}
+    assert inert["x"] == pytest.approx((0.475, 0.51)) and inert["z"] == pytest.approx((0.16, 0.3))
     first = inert_discriminators(history[:1])
-    assert set(first) == {"x", "y"} and first["y"] == pytest.approx((0.54, 0.54))
-    assert inert_discriminators([record(d_acc_real_x=0.5 + 2 * CHANCE_BAND, d_acc_fake_x=0.5)]) == {}
+    assert set(first) == {"x", "y", "z"} and first["y"] == pytest.approx((0.54, 0.54))
+    assert inert_discriminators([record(d_acc_real_x=0.5 + 3 * CHANCE_BAND, d_acc_fake_x=0.5)]) == {}  # .575
     assert inert_discriminators([{"phase": "train", "d_loss": 1.0}]) == {}  # no accuracies: nothing to judge
 
 
@@ -36,7 +39,7 @@ def test_health_warns_once_per_problem_and_stays_quiet_when_all_is_well():
     assert health["inert_discriminators"] == ["inter_a"]
     assert health["recovery_explained_variance"] == {"a": 0.31, "b": 0.8}
     assert len(health["warnings"]) == 2
-    assert health["warnings"][0].startswith("m: discriminator inter_a at chance for the whole training")
+    assert health["warnings"][0].startswith("m: discriminator inter_a never better than chance in training")
     assert "modality a explains 0.31 of the variance (< 0.5)" in health["warnings"][1]
     quiet = gan_health("m", [record(d_acc_real_a=0.9, d_acc_fake_a=0.8)], {"recovery_ev_a": MIN_RECOVERY_EV})
     assert quiet["warnings"] == [] and quiet["inert_discriminators"] == []

@@ -112,6 +112,16 @@ def baseline_from_scores(scores: pd.DataFrame, setting: BaselineSetting) -> pd.D
     return table[BASELINE_COLUMNS]
 
 
+def merge_update(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """The baseline with the rows of the methods in ``current`` replaced by ``current``'s and every
+    other method's rows kept (an update of some methods never drops the others), in the
+    baseline's method order (methods new to it last), so the file's diff shows only what changed."""
+    order = list(dict.fromkeys([*baseline["method"], *current["method"]]))
+    kept = baseline[~baseline["method"].isin(set(current["method"]))]
+    table = pd.concat([kept, current], ignore_index=True)
+    return table.sort_values("method", key=lambda m: m.map(order.index), kind="stable").reset_index(drop=True)
+
+
 def write_baseline(path: Path, table: pd.DataFrame) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.6f")

@@ -185,7 +185,7 @@ def report(results: Path, target: Path | None, dataset: str, pairing: str, metho
 @click.option("--baseline", type=click.Path(path_type=Path), required=True, help="A baseline CSV under baselines/.")
 @click.option("--tolerance", type=float, default=0.02, show_default=True, help="Largest mAP drop (absolute) that passes.")
 @click.option("--update", is_flag=True, help="Deliberately replace the baseline with the current scores of every registered method.")
-@click.option("--methods", default="all", show_default=True, help="With --update: the methods to record.")
+@click.option("--methods", default="all", show_default=True, help="With --update: the methods to record (the others' rows are kept).")
 @click.option("--dataset", default=None, help="With --update on a new file: the setting to record.")
 @click.option("--pairing", default=None)
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
@@ -216,8 +216,9 @@ def check(**options: object) -> None:
     if options["update"]:
         if report.failed or current is None:
             raise XmbenchError("not updating the baseline: " + (f"{len(report.failed)} run(s) failed" if report.failed else "no scores"))
-        regression.write_baseline(path, current)
-        click.echo(f"baseline {path} updated: {len(current)} rows ({', '.join(setting.methods)})")
+        table = current if baseline is None else regression.merge_update(baseline, current)
+        regression.write_baseline(path, table)
+        click.echo(f"baseline {path} updated: {len(current)} of its {len(table)} rows ({', '.join(setting.methods)})")
         return
     result = regression.compare(baseline, current if current is not None else baseline.iloc[:0], options["tolerance"])
     title = f"{setting.dataset}/{setting.pairing}, {setting.profile}, seeds {' '.join(map(str, setting.seeds))}"
