@@ -132,6 +132,10 @@ def test_held_out_diagnostics_in_the_curve_and_the_extra_results():
     scorer = validation_scorer(validation_pairs, [str(c) for c in range(5)])
     method = SyncGAN(**{**TINY, "eval_every": 9}).fit(TRAIN, None, Validation(validation_pairs, scorer))
     record = method.history_[-1]
+    # selection on validation translation mAP; the retrieval tasks' mean is still recorded
+    assert record["val_score"] == pytest.approx((record["val_map_A=>B"] + record["val_map_B=>A"]) / 2)
+    retrieval = [record[f"val_map_{task}"] for task in ("A->B", "B->A", "A->A+B", "B->A+B")]
+    assert record["val_map"] == pytest.approx(np.mean(retrieval))
     assert 0 <= record["val_s_accuracy"] <= 1
     assert {"val_recovery_ev_a", "val_recovery_ev_b"} <= set(record) and record["val_recovery_ev_a"] <= 1
     # held-out accuracy by hand: the same seeded draw, S's logits thresholded at 0

@@ -153,11 +153,17 @@ def validation_scorer(
     validation ``split``, by the code that scores the test split (``embed_split``,
     ``retrieval_scores``), so selection and final scores mean the same thing. For methods with one
     latent space per modality, each task's mAP in the space that scores it best (the rule that
-    chooses the headline space, ``choose_spaces``)."""
+    chooses the headline space, ``choose_spaces``). Translation tasks too when the method selects
+    on them (``selection_tasks``) and translates features."""
 
     def score(method) -> dict[str, float]:
         table = retrieval_scores(embed_split(method, split), split, class_names, keep_self=keep_self)
-        return headline_maps(table, choose_spaces(table))
+        maps = headline_maps(table, choose_spaces(table))
+        if any(task in set(TranslationTask) for task in getattr(method, "selection_tasks", ())):
+            translated = translation_scores(method, split, class_names)
+            overall = translated[(translated["class"] == OVERALL) & (translated["metric"] == "mAP")]
+            maps |= dict(zip(overall["task"].astype(str), overall["value"].astype(float), strict=True))
+        return maps
 
     return score
 

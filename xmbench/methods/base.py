@@ -59,6 +59,9 @@ class CrossModalMethod(ABC):
     uses_unpaired: ClassVar[bool] = False
     can_generate_pairs: ClassVar[bool] = False  # generate_pairs(n, seed): pairs from shared noise
     input_kind: ClassVar[str] = "features"  # or "images": raw (n, C, H, W) inputs instead of features
+    # validation tasks whose mean mAP model selection maximises; () = the four retrieval tasks.
+    # Translation tasks ("A=>B", "B=>A") are scored on the validation split only when named here.
+    selection_tasks: ClassVar[tuple[str, ...]] = ()
     _validation: Validation | None = None  # set only while fit runs
     _validating: bool = False  # embed may run before fit ends: the validation scorer is calling
 
@@ -110,8 +113,9 @@ class CrossModalMethod(ABC):
 
     def _validate(self) -> tuple[float, dict[str, float]]:
         """The selection score of the current state, the mean of the validation mAPs of the
-        retrieval tasks, and the details recorded in the training curve: that mean (``val_map``)
-        and each task's mAP (``val_map_<task>``). Only while ``fit`` runs with a ``validation``."""
+        ``selection_tasks`` (by default the four retrieval tasks), and the details recorded in the
+        training curve: the retrieval tasks' mean (``val_map``) and each task's mAP
+        (``val_map_<task>``). Only while ``fit`` runs with a ``validation``."""
         if self._validation is None:
             raise XmbenchError(f"{self.name}: no validation split was given to fit")
         self._forget_outputs()
@@ -121,8 +125,11 @@ class CrossModalMethod(ABC):
         finally:
             self._validating = False
             self._forget_outputs()
-        score = float(np.mean(list(maps.values())))
-        return score, {"val_map": score, **{f"val_map_{task}": value for task, value in maps.items()}}
+        chosen = [maps[task] for task in self.selection_tasks if task in maps]
+        retrieval = [value for task, value in maps.items() if "=>" not in task]
+        score = float(np.mean(chosen or retrieval))
+        return score, {"val_map": float(np.mean(retrieval)), "val_score": score,
+                       **{f"val_map_{task}": value for task, value in maps.items()}}
 
     @property
     def validating(self) -> bool:
