@@ -9,6 +9,7 @@ convert inputs and build the networks.
 from __future__ import annotations
 
 import hashlib
+import math
 
 from typing import Any, ClassVar
 
@@ -453,7 +454,7 @@ class SyncGAN(CrossModalMethod):
         """The recovery explained variance of the last rows recovered per modality (the test split
         in a run) and the synchronizer's held-out accuracy at the end of training (validation pairs)."""
         facts = {f"recovery_ev_{m}": value for m, value in self.recovery_ev_.items()}
-        if self.final_sync_accuracy_ == self.final_sync_accuracy_:
+        if not math.isnan(self.final_sync_accuracy_):  # NaN: no validation pairs to measure it on
             facts["s_heldout_accuracy"] = self.final_sync_accuracy_
         return facts
 
