@@ -129,6 +129,8 @@ def run(**options: object) -> None:
             _show(paper.paper_comparison(report.scores), "Paper vs xmbench (paper profile, or converged runs)")
         training = _one_setting(tables.training_facts(report.scores))
         _show(training, "Training (updates, the update kept, best validation mAP, converged; mean over seeds)")
+        _show(_one_setting(tables.model_facts(report.scores)),
+              "Model facts (e.g. recovery explained variance, held-out synchronizer accuracy; mean over seeds)")
         _warn_about_budgets(config.profile, report.scores)
     if report.failed:
         raise XmbenchError(f"{len(report.failed)} run(s) failed (reasons in their manifest.json): "
