@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
+from xmbench.methods import latent_recovery
 from xmbench.methods.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
 from xmbench.methods.base import METHODS, CrossModalMethod, NotFittedError
 from xmbench.methods.syncgan_nets import (
@@ -372,47 +373,23 @@ class SyncGAN(CrossModalMethod):
     def _starts(self, m: str) -> tuple[torch.Tensor, torch.Tensor]:
         """The ``recovery_starts`` candidate starting codes of modality m (seeded draws from the prior,
         the same for every row; never z = 0, where a dead first layer would pin the code at an
-        all-zero embedding) and their images G_m(z), in chunks."""
+        all-zero embedding) and their images G_m(z), flattened."""
         generator = torch_generator(derive_seed(self.seed, self.name, "recovery", m), torch.device(self.device))
         z = self._noise(self.recovery_starts, generator)
-        with torch.no_grad():
-            images = torch.cat([self.networks_.generators[m](chunk) for chunk in z.split(self.recovery_batch)])
-        return z, images.flatten(1)
+        return z, latent_recovery.decode(self.networks_.generators[m], z, self.recovery_batch).flatten(1)
 
     def _recover(self, m: str, X: torch.Tensor) -> torch.Tensor:
-        """Eq. 3: z minimising ||G_m(z) - x||^2 per row. Each row starts from the candidate start whose
-        image is nearest to it (a function of the row alone, so identical rows get identical codes),
-        then ``recovery_steps`` Adam steps on the sum of per-row errors, in chunks."""
-        G = self.networks_.generators[m]
-        starts, images = self._starts(m)
-        recovered = []
-        for x in X.split(self.recovery_batch):
-            with torch.no_grad():
-                nearest = torch.cdist(x.flatten(1), images, compute_mode="donot_use_mm_for_euclid_dist").argmin(dim=1)
-            z = starts[nearest].clone().requires_grad_(True)
-            optimizer = torch.optim.Adam([z], lr=self.recovery_lr)
-            with torch.enable_grad():
-                for _ in range(self.recovery_steps):
-                    loss = (G(z) - x).pow(2).sum()  # a sum, not a mean: each z's update is its own
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-            recovered.append(z.detach())
-        return torch.cat(recovered)
+        """Eq. 3 for the rows of X (model space), by ``latent_recovery.recover``."""
+        starts = self._starts(m)[0]
+        return latent_recovery.recover(self.networks_.generators[m], X, starts, self.recovery_steps,
+                                       self.recovery_lr, self.recovery_batch)
 
     def _explained_variance(self, m: str, X: torch.Tensor, z: torch.Tensor) -> float:
-        """1 - ||G_m(z) - X||^2 / ||X - mean(X)||^2 over the rows, in the model (standardised) space."""
-        with torch.no_grad():
-            error = sum(float((self.networks_.generators[m](zc) - xc).pow(2).sum())
-                        for zc, xc in zip(z.split(self.recovery_batch), X.split(self.recovery_batch), strict=True))
-        total = float((X - X.mean(dim=0)).pow(2).sum())
-        return 1.0 - error / total if total > 0 else float("nan")
+        return latent_recovery.explained_variance(self.networks_.generators[m], X, z, self.recovery_batch)
 
     def _decode_latents(self, m: str, z: torch.Tensor) -> np.ndarray:
         """G_m(z) in chunks of ``recovery_batch``, converted back to the input space."""
-        with torch.no_grad():
-            out = torch.cat([self.networks_.generators[m](chunk) for chunk in z.split(self.recovery_batch)])
-        return self._from_model(m, out)
+        return self._from_model(m, latent_recovery.decode(self.networks_.generators[m], z, self.recovery_batch))
 
     def _latents(self, m: str, X: np.ndarray) -> torch.Tensor:
         """Recovered z of X, remembered for the last X of each modality: recovery is deterministic
