@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from xmbench.data.base import ModalitySpec
+from xmbench.errors import XmbenchError
 from xmbench.seeding import derive_seed
 
 RGB = {
@@ -64,6 +65,8 @@ def colour_images(labels: np.ndarray, pairing: str, rng: np.random.Generator | N
     palette = np.array([RGB[name] for name in PAIRINGS[base]], dtype=np.int16)
     pixels = palette[np.asarray(labels)]  # (n, 3)
     if pairing != base:
+        if rng is None:
+            raise XmbenchError(f"colour pairing {pairing!r} jitters each instance: pass the replicate's jitter generator")
         pixels = pixels + rng.integers(-JITTER, JITTER + 1, size=pixels.shape)
     pixels = np.clip(pixels, 0, 255).astype(np.uint8)
     return np.broadcast_to(pixels[:, :, None, None], (len(labels), 3, IMAGE_SIZE, IMAGE_SIZE)).copy()
