@@ -374,13 +374,16 @@ class SyncGAN(CrossModalMethod):
         """The ``recovery_starts`` candidate starting codes of modality m (seeded draws from the prior,
         the same for every row; never z = 0, where a dead first layer would pin the code at an
         all-zero embedding) and their images G_m(z), flattened."""
-        generator = torch_generator(derive_seed(self.seed, self.name, "recovery", m), torch.device(self.device))
-        z = self._noise(self.recovery_starts, generator)
+        z = self._start_codes(m)
         return z, latent_recovery.decode(self.networks_.generators[m], z, self.recovery_batch).flatten(1)
 
+    def _start_codes(self, m: str) -> torch.Tensor:
+        generator = torch_generator(derive_seed(self.seed, self.name, "recovery", m), torch.device(self.device))
+        return self._noise(self.recovery_starts, generator)
+
     def _recover(self, m: str, X: torch.Tensor) -> torch.Tensor:
-        """Eq. 3 for the rows of X (model space), by ``latent_recovery.recover``."""
-        starts = self._starts(m)[0]
+        """Eq. 3 for the rows of X (model space), by ``latent_recovery.recover`` (which images the starts)."""
+        starts = self._start_codes(m)
         return latent_recovery.recover(self.networks_.generators[m], X, starts, self.recovery_steps,
                                        self.recovery_lr, self.recovery_batch)
 
