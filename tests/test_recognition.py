@@ -186,3 +186,39 @@ def test_translation_retrieval_ranks_translated_queries_among_real_target_featur
 
     table, _, _ = score_method(EmbedOnly().fit(train), test, CLASSES, None)
     assert not table["task"].isin(["A=>B", "B=>A"]).any()
+
+
+class ImageOracle(NoisyOracle):
+    """NoisyOracle on "images": (n, 1, d, 1) arrays that a featurizer maps to features."""
+
+    input_kind = "images"
+
+    def _fit(self, train: PairedSplit) -> None:
+        super()._fit(PairedSplit(train.a[:, 0, :, 0], train.b[:, 0, :, 0], train.y_a, train.y_b))
+
+    def _translate(self, source: Modality, X: np.ndarray) -> np.ndarray:
+        return super()._translate(source, X[:, 0, :, 0])[:, None, :, None]
+
+    def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray:
+        return super()._embed(modality, X[:, 0, :, 0])
+
+
+def test_image_translations_are_scored_through_the_featurizer_in_feature_space(clusters):
+    train, test = clusters
+    as_images = lambda split: PairedSplit(split.a[:, None, :, None], split.b[:, None, :, None], split.y_a, split.y_b)  # noqa: E731
+    projection = {m: np.random.default_rng(i).standard_normal((train.x(m).shape[1], 8)) for i, m in enumerate(Modality)}
+
+    def featurize(modality: Modality, images: np.ndarray) -> np.ndarray:  # a fixed nonlinear "extractor"
+        return np.abs(images[:, 0, :, 0] @ projection[modality]) + 0.1
+
+    method = ImageOracle().fit(as_images(train))
+    image_test = as_images(test)
+    table, _, _ = score_method(method, image_test, CLASSES, None, featurize=featurize)
+    for task, source, target in (("A=>B", Modality.A, Modality.B), ("B=>A", Modality.B, Modality.A)):
+        queries = featurize(target, method.translate(source, image_test.x(source)))
+        ap = _ap_by_hand(queries, test.y(source), featurize(target, image_test.x(target)), test.y(target))
+        row = table[(table["task"] == task) & (table["class"] == "all")]["value"].item()
+        assert row == pytest.approx(ap.mean(), abs=1e-6) and 0.4 < row < 0.99
+    # without a featurizer, translations into images are not ranked at all
+    table, _, _ = score_method(method, image_test, CLASSES, None)
+    assert not table["task"].isin(["A=>B", "B=>A"]).any()

@@ -254,3 +254,20 @@ def test_discriminator_accuracies_are_recorded_per_modality():
     record = fit(epochs=2, eval_every=9).history_[-1]
     for m in "ab":
         assert 0.0 <= record[f"d_acc_real_{m}"] <= 1.0 and 0.0 <= record[f"d_acc_fake_{m}"] <= 1.0
+
+
+def test_image_variant_is_scored_and_selected_on_translation_through_the_frozen_extractors(tmp_path, feature_cache):
+    """A run of syncgan-image gets the translation tasks (its images mapped to features by the
+    extractors) on the test split, and its validation score is their mean (selection_tasks)."""
+    from xmbench import api
+    import pandas as pd
+
+    config = api.RunConfig(methods=("syncgan-image",), seeds=(0,), device="cpu", out=tmp_path, cache_dir=feature_cache)
+    report = api.run_benchmark(config, log=lambda line: None)
+    (run_id,) = report.completed
+    scores = report.scores
+    overall = scores[(scores["class"] == "all") & (scores["metric"] == "mAP")].set_index("task")["value"]
+    assert {"A=>B", "B=>A"} <= set(overall.index) and overall[["A=>B", "B=>A"]].between(0, 1).all()
+    curve = pd.read_csv(tmp_path / "runs" / run_id / "training.csv").pivot_table(
+        index="update", columns="metric", values="value")
+    assert np.allclose(curve["val_score"], (curve["val_map_A=>B"] + curve["val_map_B=>A"]) / 2)

@@ -28,7 +28,7 @@ from xmbench.errors import XmbenchError
 from xmbench.eval.protocol import score_method, validation_scorer
 from xmbench.eval.recognition import Recognizer
 from xmbench.features.cnn import ExtractorConfig
-from xmbench.features.extract import FeatureSet
+from xmbench.features.extract import FeatureSet, image_featurizer
 from xmbench.methods import METHODS
 from xmbench.methods.base import Validation
 from xmbench.methods.health import gan_health
@@ -126,9 +126,10 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
                 "pairs_sha256": fingerprint(split.paired_index[held.index]),  # rows of the training split
             },
         }
-        validation = None if held.validation is None else Validation(
-            held.validation, validation_scorer(held.validation, data.class_names, keep_self=key.keep_self)
-        )
+        # methods on raw images translate into images: the frozen extractors map them to features
+        featurize = image_featurizer(features.extractors, device) if method.input_kind == "images" else None
+        validation = None if held.validation is None else Validation(held.validation, validation_scorer(
+            held.validation, data.class_names, keep_self=key.keep_self, featurize=featurize))
         started = time.perf_counter()
         method.fit(held.train, split.unpaired, validation)
         timings["fit_s"] = time.perf_counter() - started
@@ -139,7 +140,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         started = time.perf_counter()
         scored, embeddings, spaces = score_method(
             method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous,
-            validation=held.validation,
+            validation=held.validation, featurize=featurize,
         )
         if spaces:  # one latent space per modality: the space of each task's headline row, and why
             manifest["retrieval_spaces"] = {"rule": "validation mAP" if held.validation is not None else "Task.space",

@@ -12,6 +12,7 @@ from xmbench.data.base import PairedSplit
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
 from xmbench.eval.retrieval import OVERALL, Task, TranslationTask, evaluate_retrieval, retrieval_ap, summary_rows
 from xmbench.eval.synchrony import synchronous_rate
+from xmbench.features.extract import Featurizer
 from xmbench.options import Modality
 
 
@@ -99,17 +100,25 @@ def headline_maps(table: pd.DataFrame, spaces: dict[str, str] | None = None) -> 
     return dict(zip(overall["task"], overall["value"].astype(float), strict=True))
 
 
-def translation_scores(method, test: PairedSplit, class_names: Sequence[str]) -> pd.DataFrame:
+def translation_scores(
+    method, test: PairedSplit, class_names: Sequence[str], featurize: Featurizer | None = None
+) -> pd.DataFrame:
     """Translation-based retrieval (``TranslationTask``): each source test item, translated into the
     target modality's features, ranked against the target's real test features by cosine similarity;
-    AP by the code that scores every task. Empty for methods that cannot translate, and for methods
-    on raw images (their translations are images, judged by recognition accuracy instead)."""
-    if not method.can_translate or method.input_kind != "features":
+    AP by the code that scores every task. Methods on raw images translate into images: with
+    ``featurize`` (the frozen extractors, ``image_featurizer``) the translated and the real target
+    images are both mapped to the target's features and ranked there, the space the feature methods
+    are scored in; without it they get no rows. Empty for methods that cannot translate."""
+    images = method.input_kind != "features"
+    if not method.can_translate or (images and featurize is None):
         return pd.DataFrame(columns=TABLE)
     rows = []
     for task in TranslationTask:
         source, target = task.query, task.query.other
-        ap = retrieval_ap(method.translate(source, test.x(source)), test.y(source), test.x(target), test.y(target))
+        queries, gallery = method.translate(source, test.x(source)), test.x(target)
+        if images:
+            queries, gallery = featurize(target, queries), featurize(target, gallery)
+        ap = retrieval_ap(queries, test.y(source), gallery, test.y(target))
         rows += summary_rows(task, ap, test.y(source), list(class_names))
     return pd.DataFrame(rows).assign(space=HEADLINE)[TABLE]
 
@@ -123,19 +132,21 @@ def score_method(
     keep_self: bool = False,
     synchronous_pairs: tuple[int, int] | None = None,
     validation: PairedSplit | None = None,
+    featurize: Featurizer | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, str]]:
     """Long table (task, space, class, metric, value, n_queries) of every metric that applies to
     ``method``, the test embeddings retrieval was scored on, and the headline space per task of a
     method with one latent space per modality (chosen on ``validation`` -- never the test split --
     when given, else ``Task.space``; empty for shared-space methods). ``synchronous_pairs``:
-    (n, seed) of the pairs the synchronous rate is measured on, for methods that generate pairs."""
+    (n, seed) of the pairs the synchronous rate is measured on, for methods that generate pairs;
+    ``featurize``: see ``translation_scores``."""
     spaces = {}
     if not method.shared_space:
         spaces = fallback_spaces() if validation is None else choose_spaces(
             retrieval_scores(embed_split(method, validation), validation, class_names, keep_self=keep_self))
     embeddings = embed_split(method, test)
     frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self, spaces=spaces),
-              translation_scores(method, test, class_names)]
+              translation_scores(method, test, class_names, featurize)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
         if method.can_generate_pairs and synchronous_pairs is not None:
@@ -147,20 +158,21 @@ def score_method(
 
 
 def validation_scorer(
-    split: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False
+    split: PairedSplit, class_names: Sequence[str], *, keep_self: bool = False, featurize: Featurizer | None = None
 ) -> Callable[[object], dict[str, float]]:
     """Model selection's score of a method's current state: each retrieval task's mAP on the
     validation ``split``, by the code that scores the test split (``embed_split``,
     ``retrieval_scores``), so selection and final scores mean the same thing. For methods with one
     latent space per modality, each task's mAP in the space that scores it best (the rule that
     chooses the headline space, ``choose_spaces``). Translation tasks too when the method selects
-    on them (``selection_tasks``) and translates features."""
+    on them (``selection_tasks``) and translates features (or images, with ``featurize``: see
+    ``translation_scores``)."""
 
     def score(method) -> dict[str, float]:
         table = retrieval_scores(embed_split(method, split), split, class_names, keep_self=keep_self)
         maps = headline_maps(table, choose_spaces(table))
         if any(task in set(TranslationTask) for task in getattr(method, "selection_tasks", ())):
-            translated = translation_scores(method, split, class_names)
+            translated = translation_scores(method, split, class_names, featurize)
             overall = translated[(translated["class"] == OVERALL) & (translated["metric"] == "mAP")]
             maps |= dict(zip(overall["task"].astype(str), overall["value"].astype(float), strict=True))
         return maps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,23 @@ def feature_inputs(data: CrossModalData, config: ExtractorConfig, data_seed: int
     if overrides:  # only when present, so datasets without overrides keep their existing cache keys
         inputs["extractor_channels"] = overrides
     return inputs
+
+
+Featurizer = Callable[[Modality, np.ndarray], np.ndarray]  # (modality, raw images) -> frozen features
+
+
+def image_featurizer(extractors: dict[Modality, FeatureCNN], device: torch.device) -> Featurizer | None:
+    """The frozen extractors as a map from one modality's raw (or generated) images to its
+    features, the space every feature method works in; None unless both modalities have one.
+    Lets translation-based retrieval judge methods that translate into images (``syncgan-image``)
+    by the same features as the feature methods."""
+    if any(m not in extractors for m in Modality):
+        return None
+
+    def featurize(modality: Modality, images: np.ndarray) -> np.ndarray:
+        return extract(extractors[modality], np.ascontiguousarray(images), device)[0]
+
+    return featurize
 
 
 def modality_config(config: ExtractorConfig, spec: ModalitySpec) -> ExtractorConfig:

@@ -46,7 +46,7 @@ class SyncGANImage(SyncGAN):
 
     name: ClassVar[str] = "syncgan-image"
     input_kind: ClassVar[str] = "images"
-    selection_tasks: ClassVar[tuple[str, ...]] = ()  # its translations are images: retrieval tasks
+    selection_tasks: ClassVar[tuple[str, ...]] = ("A=>B", "B=>A")  # scored through the frozen extractors
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
         Profile.SMOKE: {"max_updates": 4, "eval_every": 2, "patience": 2, "model_selection": True,
                         "recovery_steps": 20},
