@@ -84,3 +84,18 @@ def test_corrupt_or_tampered_cache_entries_are_rebuilt(digits, tmp_path):
     with pytest.warns(UserWarning, match="unusable"):
         assert not build_features(digits, FAST, 0, CPU, cache).from_cache
     assert build_features(digits, FAST, 0, CPU, cache).from_cache
+
+
+def test_different_data_under_the_same_name_never_hits_the_cache_and_a_copy_does(digits, tmp_path):
+    """The cache key covers the loaded data's bytes, not where it was read from: a dataset whose
+    values differ (another --data-root holding other files) is extracted anew, an equal copy is not."""
+    cache = FeatureCache(tmp_path)
+    first = build_features(digits, FAST, 0, CPU, cache)
+    altered_a = digits.train.a.copy()
+    altered_a[0] = 255 - altered_a[0]
+    altered = dataclasses.replace(digits, train=dataclasses.replace(digits.train, a=altered_a))
+    second = build_features(altered, FAST, 0, CPU, cache)
+    assert not second.from_cache and second.cache_key != first.cache_key
+    copied = dataclasses.replace(digits, train=dataclasses.replace(digits.train, a=digits.train.a.copy()))
+    third = build_features(copied, FAST, 0, CPU, cache)
+    assert third.from_cache and third.cache_key == first.cache_key

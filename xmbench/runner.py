@@ -208,6 +208,7 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
             "n_train": len(data.train),
             "n_test": len(data.test),
             "provenance": data.provenance,
+            "sha256": inputs.raw.sha256,  # the loaded data's bytes (the feature cache key covers them)
         },
         "features": {
             "cache_key": features.cache_key,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +89,19 @@ class CrossModalData:
 
     def spec(self, modality: Modality | str) -> ModalitySpec:
         return self.modalities[0 if Modality.parse(modality) is Modality.A else 1]
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """A hash of every array the load returned (inputs and labels of both splits, with dtype
+        and shape): the bytes every feature and score is computed from. Two copies of a dataset
+        with equal contents hash equal wherever they live; any changed value changes it."""
+        digest = hashlib.sha256()
+        for split in (self.train, self.test):
+            for array in (split.a, split.b, split.y_a, split.y_b):
+                array = np.ascontiguousarray(array)
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)

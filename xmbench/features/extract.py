@@ -47,6 +47,8 @@ def feature_inputs(data: CrossModalData, config: ExtractorConfig, data_seed: int
         "pairing": data.pairing,
         "data_seed": data_seed,  # one entry per replicate (see RunKey.data_seed)
         "provenance": data.provenance,
+        # the data's bytes, not its path: another copy with other values never hits this entry
+        "data_sha256": data.sha256,
         "extractor": dataclasses.asdict(config),
         "device_type": device.type,
         # the thread count changes the order of float sums in training, so the features too
