@@ -23,6 +23,7 @@ from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import build_features
 from xmbench.methods import METHODS
 from xmbench.options import Profile, Vary
+from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, RunKey
 from xmbench.results.store import ResultsStore
@@ -100,7 +101,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     dataset = DATASETS.get(config.dataset)
     pairing = dataset.check_pairing(config.pairing)
     methods = resolve_methods(config.methods)
-    fractions = tuple(dict.fromkeys(check_fraction(f) for f in config.paired_fractions))
+    seeds = distinct(config.seeds, "seed", "--seeds")
+    fractions = distinct([check_fraction(f) for f in config.paired_fractions], "paired fraction", "--paired-fraction")
     profile = Profile.parse(config.profile)
     validation_fraction = check_validation_fraction(config.validation_fraction)
     selection = resolve_model_selection(config.model_selection, profile, validation_fraction)
@@ -108,13 +110,15 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     device = resolve_device(config.device)
     executor = make_executor(config.execution, config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
+    writable_folder(config.out, "results folder (--out)")  # before anything is loaded or trained
+    writable_folder(config.cache_dir or default_cache_dir(), "feature cache (--cache-dir)")
     store = ResultsStore(config.out)
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
                validation_fraction, selection, vary.value)
         for method in methods
         for fraction in fractions
-        for seed in config.seeds
+        for seed in seeds
     ]
     report = RunReport(scores=pd.DataFrame())
     todo = [key for key in keys if config.force or not store.is_complete(key)]

@@ -201,6 +201,8 @@ def report(results: Path, target: Path | None, dataset: str, pairing: str, metho
 def check(**options: object) -> None:
     """Run (or read) the baseline's runs and fail if any method's mAP fell by more than the tolerance."""
     path = options["baseline"]
+    if not options["tolerance"] >= 0:  # before the baseline's runs run
+        raise click.BadParameter(f"must be >= 0, got {options['tolerance']}", param_hint="'--tolerance'")
     methods = api.resolve_methods(_comma_list(options["methods"]))
     if options["update"] and not path.exists():
         baseline = None
@@ -266,6 +268,10 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted; finished runs are kept", err=True)
         sys.exit(130)
+    except click.UsageError as error:  # one line, not click's usage block
+        command = f"xmbench {error.ctx.info_name} --help" if error.ctx is not None and error.ctx.parent else "xmbench --help"
+        click.echo(f"error: {error.format_message()} (see {command})", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

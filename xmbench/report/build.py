@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xmbench.errors import XmbenchError
+from xmbench.preflight import writable_folder
 from xmbench.report.export import write_tables
 from xmbench.report.html import write_html
 from xmbench.report.plots import FigureFile, make_figures
@@ -41,7 +42,7 @@ def build_report(
     scores = filter_scores(store.load_scores(), datasets, pairings, methods, profiles, varies)
     if scores.empty:
         raise XmbenchError("no results match those filters")
-    out = Path(out) if out is not None else Path(results) / "report"
+    out = writable_folder(Path(out) if out is not None else Path(results) / "report", "report folder (--to)")
     tables = build_tables(scores)
     table_files = write_tables(tables, out / "tables")
     figure_files = make_figures(store, scores, out / "figures") if figures else []
