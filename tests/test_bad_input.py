@@ -96,3 +96,237 @@ def test_unwritable_outputs_are_found_before_loading_or_training(monkeypatch, ca
                            *([] if option == "--out" else ["--out", str(tmp_path / "out")]))
     assert_one_line_error(code, err, "is not a writable folder")
     assert "features of" not in err  # before the data was loaded
+
+
+# ------------------------------------------------------------------- unreadable data files
+def _flip(path: Path, at: int) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[at % len(raw)] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def _wikipedia(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for part, n in (("train", 2173), ("test", 693)):
+        arrays |= {f"img_{part}": rng.random((n, 4)), f"txt_{part}": rng.random((n, 3)), f"y_{part}": np.arange(n) % 10 + 1}
+    path = root / "wikipedia" / "wiki_sift128_lda10.npz"
+    path.parent.mkdir(parents=True)
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def _emnist(root: Path) -> Path:
+    path = root / "EMNIST" / "emnist_byclass_test_letters.npz"
+    path.parent.mkdir(parents=True)
+    np.savez_compressed(path, x=np.zeros((20, 28, 28), np.uint8), y=np.zeros(20, np.int64), mapping=np.array(["a"]))
+    return path
+
+
+def _mnist(root: Path) -> Path:
+    """Tiny MNIST and Fashion-MNIST IDX files; the path of MNIST's training images."""
+    for folder in ("MNIST", "FashionMNIST"):
+        raw = root / folder / "raw"
+        raw.mkdir(parents=True)
+        for stem, shape in (("train-images-idx3-ubyte", (12, 28, 28)), ("train-labels-idx1-ubyte", (12,)),
+                            ("t10k-images-idx3-ubyte", (6, 28, 28)), ("t10k-labels-idx1-ubyte", (6,))):
+            header = bytes([0, 0, 8, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape)
+            with gzip.open(raw / f"{stem}.gz", "wb") as handle:
+                handle.write(header + bytes(int(np.prod(shape))))
+    return root / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+
+def _drop_key(path: Path) -> None:
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files[1:]}
+    np.savez(path, **arrays)
+
+
+def _bad_idx_header(path: Path) -> None:
+    with gzip.open(path, "wb") as handle:
+        handle.write(b"\x01\x02\x03\x04" + bytes(40))
+
+
+DATA_CASES = [
+    ("wikipedia", _wikipedia, _truncate, "unreadable"),
+    ("wikipedia", _wikipedia, _random_bytes, "not an npz archive"),
+    ("wikipedia", _wikipedia, lambda p: _flip(p, 200), "unreadable"),
+    ("wikipedia", _wikipedia, _drop_key, "lacks img_train"),
+    ("wikipedia", _wikipedia, lambda p: p.write_bytes(b""), "not an npz archive"),
+    ("letters-colors", _emnist, _truncate, "unreadable"),
+    ("letters-colors", _emnist, _random_bytes, "not an npz archive"),
+    ("mnist-fashion", _mnist, lambda p: _flip(p, -6), "cannot read"),  # the gzip CRC
+    ("mnist-fashion", _mnist, _truncate, "cannot read"),
+    ("mnist-fashion", _mnist, _bad_idx_header, "is not an unsigned-byte IDX file"),
+    ("mnist-fashion", _mnist, _random_bytes, "cannot read"),
+]
+
+
+@pytest.mark.parametrize(("dataset", "make", "damage", "message"), DATA_CASES,
+                         ids=[f"{d}-{i}" for i, (d, *_) in enumerate(DATA_CASES)])
+def test_unreadable_data_files_are_one_line_naming_the_file(monkeypatch, capsys, tmp_path, dataset, make, damage, message):
+    path = make(tmp_path / "data")
+    damage(path)
+    code, _, err = xmbench(monkeypatch, capsys, "run", "--dataset", dataset, "--methods", "cca",
+                           "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                           "--cache-dir", str(tmp_path / "cache"))
+    assert_one_line_error(code, err, message)
+    assert str(path) in err and "fresh copy" in err
+
+
+# ------------------------------------------------------------------------ damaged results
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """Two finished runs (cca, kcca on the default dataset) to damage, copied per test."""
+    out, cache = tmp_path_factory.mktemp("finished"), tmp_path_factory.mktemp("cache")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sys, "argv", ["xmbench", "run", "--methods", "cca,kcca", "--out", str(out), "--cache-dir", str(cache)])
+    try:
+        main()
+    except SystemExit as exit_:
+        assert exit_.code in (0, None)
+    finally:
+        mp.undo()
+    return out, cache
+
+
+@pytest.fixture
+def store(finished, tmp_path) -> tuple[Path, Path, Path]:
+    """(results folder, cache, the cca run's folder) of a fresh copy of the finished runs."""
+    out = tmp_path / "results"
+    shutil.copytree(finished[0], out)
+    return out, finished[1], next((out / "runs").glob("*_cca_*"))
+
+
+def _cut_rows(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: len(lines) // 2]))  # at a row boundary: still a valid CSV
+
+
+STORE_DAMAGE = [
+    ("scores.csv", _random_bytes, "scores.csv differs"),
+    ("scores.csv", _cut_rows, "scores.csv differs"),
+    ("scores.csv", lambda p: p.unlink(), "scores.csv is missing"),
+    ("embeddings.npz", lambda p: _flip(p, 100), "embeddings.npz differs"),
+    ("manifest.json", lambda p: p.write_text("[1, 2]"), "is not a manifest"),
+    ("manifest.json", lambda p: p.write_text("null"), "is not a manifest"),
+    ("manifest.json", lambda p: p.write_text(json.dumps({"run_id": "x"})), "is not a manifest"),
+    ("manifest.json", _truncate, "not readable JSON"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "message"), STORE_DAMAGE, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(STORE_DAMAGE)])
+def test_a_damaged_run_is_reported_left_out_and_recomputed(monkeypatch, capsys, store, name, damage, message):
+    out, cache, run = store
+    damage(run / name)
+    code, stdout, err = xmbench(monkeypatch, capsys, "report", "--out", str(out), "--no-figures")
+    assert code == 0 and "Traceback" not in err
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len([line for line in warned if run.name in line]) == 1 and message in err
+    assert any("1 damaged run(s)" in line for line in warned)
+    assert "kcca" in stdout and "| cca " not in stdout  # the intact run is reported, the damaged one left out
+    code, _, err = xmbench(monkeypatch, capsys, "run", "--methods", "cca,kcca", "--out", str(out), "--cache-dir", str(cache))
+    assert code == 0 and f"done {run.name}" in err and "skip " in err  # re-computed; the intact run kept
+    code, stdout, err = xmbench(monkeypatch, capsys, "report", "--out", str(out), "--no-figures")
+    assert code == 0 and "is damaged" not in err and "| cca " in stdout
+
+
+def test_a_failed_force_rerun_keeps_the_earlier_result(monkeypatch, capsys, store):
+    from xmbench.methods.cca import CCA
+
+    out, cache, run = store
+    before = (run / "scores.csv").read_bytes()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("simulated crash in fit")
+
+    monkeypatch.setattr(CCA, "_fit", broken)
+    code, _, err = xmbench(monkeypatch, capsys, "run", "--methods", "cca", "--force", "--out", str(out), "--cache-dir", str(cache))
+    assert code != 0 and "its earlier finished result is kept" in err and "Traceback" not in err
+    assert (run / "scores.csv").read_bytes() == before
+    assert json.loads((run / "manifest.json").read_text())["status"] == "ok"
+
+
+def test_leftover_temporary_files_are_removed_and_live_writers_are_not_touched(monkeypatch, capsys, store):
+    import os
+
+    out, _, run = store
+    dead = run / ".scores.csv.xmb999999999.abcd.tmp"  # no such pid
+    live = run / f".scores.csv.xmb{os.getpid()}.abcd.tmp"
+    dead.write_text("half"), live.write_text("half")
+    code, _, _ = xmbench(monkeypatch, capsys, "report", "--out", str(out), "--no-figures")
+    assert code == 0 and not dead.exists() and live.exists()
+
+
+def test_results_files_follow_the_umask(store):
+    out, _, run = store
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in run.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
+# ------------------------------------------------------------------------ baselines, cache
+BASELINE_DAMAGE = [
+    (lambda p: p.write_text(BASELINE.read_text().replace(",mAP,", ",mAP,abc", 1)), "is not a number"),
+    (lambda p: p.write_bytes(np.random.default_rng(3).integers(0, 256, 500, dtype=np.uint8).tobytes()), "baseline file"),
+    (lambda p: p.write_text("dataset,method\nx,y\n"), "lacks columns"),
+    (lambda p: p.write_text(""), "baseline file"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), BASELINE_DAMAGE, ids=range(len(BASELINE_DAMAGE)))
+def test_a_damaged_baseline_is_one_line(monkeypatch, capsys, tmp_path, damage, message):
+    path = tmp_path / "baseline.csv"
+    damage(path)
+    code, _, err = xmbench(monkeypatch, capsys, "check", "--baseline", str(path), "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, message)
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+@pytest.mark.parametrize("damage", [lambda p: p.write_text("null"), lambda p: p.write_text("[]"), _truncate,
+                                    lambda p: p.write_text(json.dumps({"inputs": 1}))], ids=range(4))
+def test_a_corrupt_cache_entry_is_rebuilt_with_one_warning(monkeypatch, capsys, finished, tmp_path, damage):
+    cache = tmp_path / "cache"
+    shutil.copytree(finished[1], cache)
+    (entry,) = cache.glob("*.json")
+    damage(entry)
+    code, _, err = xmbench(monkeypatch, capsys, "run", "--methods", "cca", "--out", str(tmp_path / "out"),
+                           "--cache-dir", str(cache))
+    assert code == 0 and "Traceback" not in err
+    assert len([line for line in err.splitlines() if "is unusable" in line and "rebuilding" in line]) == 1
+    assert "extracted" in err
+
+
+# ------------------------------------------------------------------------------ interrupts
+@pytest.mark.parametrize(("sig", "code", "word"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+@pytest.mark.parametrize("after_s", [0.3, 6.0], ids=["while-importing", "while-working"])
+def test_a_signal_at_any_moment_is_one_line_and_keeps_finished_runs(store, sig, code, word, after_s):
+    import signal
+    import subprocess
+    import time
+
+    out, cache, run = store
+    before = (run / "scores.csv").read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xmbench", "run", "--methods", "cca,cmgans", "--profile", "quick",
+         "--out", str(out), "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(after_s)
+    process.send_signal(getattr(signal, sig))
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.strip()][-1] == f"{word}; finished runs are kept"
+    assert (run / "scores.csv").read_bytes() == before  # the run finished before the command is intact

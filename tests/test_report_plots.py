@@ -79,9 +79,8 @@ def write_store(root, *, embeddings: bool = True, fractions=(1.0, 0.5), gan: boo
                     "run_id": key.run_id, "status": "ok", "key": asdict(key),
                     "dataset": {"classes": CLASSES, "modalities": {"a": "image", "b": "text"}},
                 }
-                if embeddings and method != "old":
-                    store.write_embeddings(key, *_embeddings(method != "split", rng))
-                store.write_run(key, _scores(key, rng, trained=method == "gan"), training, manifest)
+                stored = _embeddings(method != "split", rng) if embeddings and method != "old" else None
+                store.write_run(key, _scores(key, rng, trained=method == "gan"), training, manifest, stored)
     return store
 
 

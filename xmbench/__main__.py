@@ -1,3 +1,3 @@
-from xmbench.cli import main
+from xmbench.entry import main
 
 main()

@@ -137,7 +137,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     if todo:
         with executor.session():
             for outcome in progress(outcomes(), "runs", total=len(todo)):
-                outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
+                written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
                 if outcome.failure is None:
                     report.completed.append(run_id)
@@ -146,7 +146,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
                         log(f"WARNING {run_id}: {warning}")
                 else:
                     report.failed[run_id] = outcome.failure
-                    log(f"FAILED {run_id}: {outcome.failure}")
+                    log(f"FAILED {run_id}: {outcome.failure}"
+                        + ("" if written else "; its earlier finished result is kept"))
     finished = [key.run_id for key in keys if store.is_complete(key)]
     if finished:
         table = store.load_scores()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from xmbench import api
 from xmbench.data import DATASETS
+from xmbench.data.sources import first_line
 from xmbench.errors import XmbenchError
 from xmbench.results.schema import ALL_CLASSES, headline
 from xmbench.threads import limit_threads
@@ -57,23 +58,33 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
     path = Path(path)
     if not path.is_file():
         raise XmbenchError(f"baseline file {str(path)!r} does not exist; create it with `xmbench check --update`")
+    where = f"baseline file {str(path)!r}"
+    remedy = "restore it from git or re-create it with `xmbench check --update`"
     try:
         table = pd.read_csv(path, dtype={"seeds": str})
-    except (OSError, ValueError) as error:
-        raise XmbenchError(f"baseline file {str(path)!r} is not a readable CSV: {error}") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:  # pandas' EmptyDataError and ParserError are ValueErrors
+        raise XmbenchError(f"{where} is not a readable CSV ({first_line(error)}); {remedy}") from None
     lacking = set(BASELINE_COLUMNS) - set(table.columns)
     if lacking or table.empty:
-        raise XmbenchError(f"baseline file {str(path)!r} lacks columns {sorted(lacking)} or rows")
+        raise XmbenchError(f"{where} lacks columns {sorted(lacking)} or rows; {remedy}")
+    numbers = pd.to_numeric(table["value"], errors="coerce")
+    if numbers.isna().any():
+        row = int(numbers.isna().to_numpy().argmax())
+        raise XmbenchError(f"{where}: value {table['value'].iloc[row]!r} on data row {row + 1} is not a number; {remedy}")
+    table["value"] = numbers.astype(float)
     settings = table[SETTING].drop_duplicates()
     if len(settings) != 1:
-        raise XmbenchError(f"baseline file {str(path)!r} mixes {len(settings)} settings; use one file per setting")
+        raise XmbenchError(f"{where} mixes {len(settings)} settings; use one file per setting")
     first = settings.iloc[0]
-    setting = BaselineSetting(
-        dataset=str(first["dataset"]), pairing=str(first["pairing"]), profile=str(first["profile"]),
-        split_seed=int(first["split_seed"]), paired_fraction=float(first["paired_fraction"]),
-        seeds=tuple(int(s) for s in str(first["seeds"]).split()),
-        methods=tuple(dict.fromkeys(table["method"])),
-    )
+    try:
+        setting = BaselineSetting(
+            dataset=str(first["dataset"]), pairing=str(first["pairing"]), profile=str(first["profile"]),
+            split_seed=int(first["split_seed"]), paired_fraction=float(first["paired_fraction"]),
+            seeds=tuple(int(s) for s in str(first["seeds"]).split()),
+            methods=tuple(dict.fromkeys(table["method"])),
+        )
+    except ValueError as error:
+        raise XmbenchError(f"{where} has a malformed setting ({first_line(error)}); {remedy}") from None
     return table, setting
 
 

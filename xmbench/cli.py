@@ -256,17 +256,18 @@ def list_() -> None:
     click.echo("profiles: " + ", ".join(p.value for p in Profile))
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
-    return f"warning: {message}\n"
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Every warning is one line on stderr, without the source line Python would print."""
+    click.echo(f"warning: {message}", err=True)
 
 
 def main() -> None:
     warnings.simplefilter("default")
-    warnings.formatwarning = _one_line_warning
+    warnings.showwarning = _one_line_warning
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted; finished runs are kept", err=True)
+    except click.exceptions.Abort:  # click's form of Ctrl-C
+        click.echo("interrupted; finished runs are kept", err=True)
         sys.exit(130)
     except click.UsageError as error:  # one line, not click's usage block
         command = f"xmbench {error.ctx.info_name} --help" if error.ctx is not None and error.ctx.parent else "xmbench --help"
@@ -281,4 +282,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from xmbench.entry import main as entry  # with the signal handling of the console command
+
+    entry()

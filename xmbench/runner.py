@@ -80,10 +80,10 @@ class RunOutcome:
         manifest = {"manifest_version": MANIFEST_VERSION, "run_id": key.run_id, "key": asdict(key)}
         return cls(key, manifest | details | {"status": "failed", "reason": reason})
 
-    def write_to(self, store: ResultsStore) -> None:
-        if self.embeddings is not None and self.test_labels is not None:  # before the manifest marks it finished
-            store.write_embeddings(self.key, self.embeddings, *self.test_labels)
-        store.write_run(self.key, self.scores, self.training, self.manifest)
+    def write_to(self, store: ResultsStore) -> bool:
+        """Store the run; False when it failed and an earlier finished result was kept instead."""
+        stored = None if self.embeddings is None or self.test_labels is None else (self.embeddings, *self.test_labels)
+        return store.write_run(self.key, self.scores, self.training, self.manifest, stored)
 
 
 def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dict[str, Any] | None = None) -> RunOutcome:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xmbench.data.sources import missing, try_download
-from xmbench.errors import XmbenchError
+from xmbench.data.sources import missing, read_npz, try_download
 
 LETTERS = ("A", "B", "C", "E", "H", "K", "M", "O", "P", "U")
 BYCLASS_ARCHIVE = Path("EMNIST") / "emnist_byclass_test_letters.npz"
@@ -71,11 +70,8 @@ def _from_byclass_archive(path: Path, seed: int) -> dict[str, np.ndarray]:
     Every class keeps 848 images (the count of K, the rarest), 678 train and 170 test:
     6,780 training and 1,700 test images in all.
     """
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            x, y, mapping = archive["x"], archive["y"], archive["mapping"]
-    except (OSError, KeyError, ValueError) as error:
-        raise XmbenchError(f"cannot read EMNIST archive {path}: {error}") from None
+    arrays = read_npz(path, ("x", "y", "mapping"), "the EMNIST ByClass arrays x, y and mapping")
+    x, y, mapping = arrays["x"], arrays["y"], arrays["mapping"]
     letter_of = np.array([str(m).upper() for m in mapping])[y]
     per_class = min(int((letter_of == letter).sum()) for letter in LETTERS)
     rng = np.random.default_rng(seed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import warnings
-from collections.abc import Callable
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,6 +15,33 @@ import numpy as np
 from xmbench.errors import DataUnavailableError, XmbenchError
 
 T = TypeVar("T")
+REDOWNLOAD = "replace it with a fresh copy, or pass --download when online"
+NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
+def read_npz(path: Path, keys: Sequence[str], expected: str) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the npz archive ``path``. Whatever is wrong with the file (not an npz,
+    cut, bit-flipped, a key missing) is one ``XmbenchError`` naming the file, the problem and what
+    it should hold (``expected``), never a zip or zlib traceback."""
+    def bad(problem: str) -> XmbenchError:
+        return XmbenchError(f"{path}: {problem}; expected {expected} ({REDOWNLOAD})")
+
+    try:
+        with open(path, "rb") as handle:  # our handle: numpy leaks its own when the zip is corrupt
+            if handle.read(4) != b"PK\x03\x04":
+                raise bad("not an npz archive (corrupt or wrong file)")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as archive:
+                absent = [key for key in keys if key not in archive.files]
+                if absent:
+                    raise bad(f"lacks {', '.join(absent)}")
+                return {key: archive[key] for key in keys}
+    except NPZ_ERRORS as error:
+        raise bad(f"unreadable ({first_line(error)})") from None
 IDX_DTYPES = {0x08: np.uint8}
 
 
@@ -22,15 +51,15 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError) as error:
-        raise XmbenchError(f"cannot read {path}: {error}") from None
+    except (OSError, EOFError, zlib.error) as error:  # gzip's BadGzipFile is an OSError
+        raise XmbenchError(f"cannot read {path}: {first_line(error)} (corrupt or cut; {REDOWNLOAD})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise XmbenchError(f"{path} is not an unsigned-byte IDX file (corrupt or wrong file)")
+        raise XmbenchError(f"{path} is not an unsigned-byte IDX file (corrupt or wrong file; {REDOWNLOAD})")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise XmbenchError(f"{path} is truncated: header says {shape}, found {data.size} values")
+        raise XmbenchError(f"{path} is truncated: header says {shape}, found {data.size} values ({REDOWNLOAD})")
     return data.reshape(shape).copy()  # writable: torch.from_numpy warns on read-only buffers
 
 

@@ -13,7 +13,7 @@ from xmbench.data.base import (
     PairedSplit,
     require_data_root,
 )
-from xmbench.data.sources import missing
+from xmbench.data.sources import missing, read_npz
 from xmbench.errors import XmbenchError
 
 ARCHIVE = "wikipedia/wiki_sift128_lda10.npz"
@@ -40,11 +40,8 @@ class Wikipedia(Dataset):
         path = root / ARCHIVE
         if not path.is_file():
             raise missing(cls.name, root, ARCHIVE)
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError) as error:
-            raise XmbenchError(f"cannot read {path}: {error}") from None
+        keys = [f"{kind}_{part}" for part in OFFICIAL_SIZES for kind in ("img", "txt", "y")]
+        arrays = read_npz(path, keys, "the arrays " + ", ".join(keys))
 
         def split(part: str) -> PairedSplit:
             y = arrays[f"y_{part}"].astype(np.int64) - 1  # categories are 1..10 in the files

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
 
 
 def cache_key(inputs: dict[str, Any]) -> str:
@@ -27,30 +28,11 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "xmbench"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class FeatureCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        if self.root.is_dir():
+            remove_leftovers(self.root)  # of writers that were interrupted
 
     def load(self, inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         key = cache_key(inputs)
@@ -59,21 +41,24 @@ class FeatureCache:
             return None
         try:
             meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError(f"its .json holds {type(meta).__name__}, not an entry")
             if meta["inputs"] != json.loads(json.dumps(inputs, default=str)):
                 raise ValueError("stale entry: its inputs differ from this run's")
-            if _sha256(data_path) != meta["sha256"]:
+            if sha256_file(data_path) != meta["sha256"]:
                 raise ValueError("checksum mismatch")
             with np.load(data_path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, KeyError) as error:
+            info = dict(meta["info"])
+        except Exception as error:  # whatever the corruption (zip, zlib, JSON, shape): rebuild, never use
             warnings.warn(f"feature cache entry {key} is unusable ({error}); rebuilding it", stacklevel=2)
             return None
-        return arrays, meta["info"]
+        return arrays, info
 
     def save(self, inputs: dict[str, Any], arrays: dict[str, np.ndarray], info: dict[str, Any]) -> None:
         key = cache_key(inputs)
         data_path = self.root / f"{key}.npz"
         atomic_write_bytes(data_path, lambda handle: np.savez(handle, **arrays))
-        meta = {"inputs": inputs, "sha256": _sha256(data_path), "info": info}
+        meta = {"inputs": inputs, "sha256": sha256_file(data_path), "info": info}
         text = json.dumps(meta, indent=2, sort_keys=True, default=str).encode()
         atomic_write_bytes(self.root / f"{key}.json", lambda handle: handle.write(text))

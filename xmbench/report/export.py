@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xmbench.features.cache import atomic_write_bytes
+from xmbench.files import atomic_write_bytes
 from xmbench.report.tables import ReportTable
 
 LEVEL_JOIN = " / "  # flattens column levels: ("unique", "A->B") -> "unique / A->B"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import xmbench
-from xmbench.features.cache import atomic_write_bytes
+from xmbench.files import atomic_write_bytes
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; padding: 0 1em; color: #222; }

@@ -24,7 +24,7 @@ from PIL import Image
 
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.eval.retrieval import Task
-from xmbench.features.cache import atomic_write_bytes
+from xmbench.files import atomic_write_bytes
 from xmbench.options import Profile
 from xmbench.report.stats import mean_ci
 from xmbench.results.schema import ALL_CLASSES, headline

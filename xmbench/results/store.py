@@ -1,13 +1,20 @@
 """The results folder: ``<out>/runs/<run_id>/`` holds ``scores.csv``, ``training.csv``,
 ``embeddings.npz`` (test embeddings and labels) and ``manifest.json``.
 
-Each file is written atomically and the manifest last, so a run counts as finished only when its
-manifest says ``"status": "ok"``; a crash or Ctrl-C leaves earlier runs intact.
+A run is written into a staging folder beside its final one, manifest last, then renamed into
+place, so a run counts as finished only when its manifest says ``"status": "ok"``, and a crash or
+Ctrl-C leaves earlier runs intact. The manifest records the SHA-256 of every file written with it
+(``files``): a run whose files are missing, cut or changed, or whose manifest is not a manifest, is
+*damaged*: reported (one warning line per run, and a count), never read, and re-computed by the next
+``run``. A re-run (``--force``) replaces the earlier result only when it succeeded.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,74 +22,109 @@ import numpy as np
 import pandas as pd
 
 from xmbench.errors import XmbenchError
-from xmbench.features.cache import atomic_write_bytes
+from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
 from xmbench.results.schema import COLUMNS, KEY_COLUMNS, LEGACY_COLUMNS, RunKey
 
 EMBEDDINGS = "embeddings.npz"
+MANIFEST = "manifest.json"
+STAGING = ".staging.tmp"  # suffix of a run folder being written (cleaned up once its writer is gone)
+REPLACED = ".replaced.tmp"  # suffix of the earlier result while a re-run moves into place
+
+
+class DamagedRun(Exception):
+    """A run folder whose manifest or files cannot be trusted; the message says why."""
 
 
 class ResultsStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._reported: set[str] = set()  # damaged runs already warned about
+        runs = self.root / "runs"
+        if runs.is_dir():
+            self._recover_replaced(runs)
+            remove_leftovers(runs, f".*{STAGING}")
+            remove_leftovers(runs, f".*{REPLACED}")
+            remove_leftovers(runs, "*/.*.tmp")
 
     def run_dir(self, key: RunKey) -> Path:
         return self.root / "runs" / key.run_id
 
     def is_complete(self, key: RunKey) -> bool:
-        manifest = self.read_manifest(self.run_dir(key))
-        return manifest is not None and manifest.get("status") == "ok"
+        """True for a finished, intact run; a damaged one is reported once and counts as not finished."""
+        return self._finished(self.run_dir(key)) is not None
 
     def write_run(
-        self, key: RunKey, scores: pd.DataFrame | None, training: pd.DataFrame | None, manifest: dict[str, Any]
-    ) -> None:
-        folder = self.run_dir(key)
+        self, key: RunKey, scores: pd.DataFrame | None, training: pd.DataFrame | None, manifest: dict[str, Any],
+        embeddings: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None,
+    ) -> bool:
+        """Write one run (``embeddings``: as ``load_embeddings`` returns). A failed run never replaces a
+        finished one: returns False and writes nothing then; True when the run was written."""
+        final = self.run_dir(key)
+        if manifest.get("status") != "ok" and self._finished(final) is not None:
+            return False
+        staging = final.with_name(f".{key.run_id}.xmb{os.getpid()}{STAGING}")
+        shutil.rmtree(staging, ignore_errors=True)
+        files = {}
         if scores is not None:
             missing = set(COLUMNS) - set(scores.columns)
             if missing:
                 raise ValueError(f"scores lack columns {sorted(missing)}")
-            _write_csv(folder / "scores.csv", scores[list(COLUMNS)])
+            files["scores.csv"] = _write_csv(staging / "scores.csv", scores[list(COLUMNS)])
         if training is not None and len(training):
-            _write_csv(folder / "training.csv", training)
-        text = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
-        atomic_write_bytes(folder / "manifest.json", lambda handle: handle.write(text))
-
-    def write_embeddings(self, key: RunKey, embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray) -> None:
-        """The test embeddings a run was scored on (keys as ``eval.protocol.embedding_key``) and the
-        test labels, for precision-recall curves and maps of the common space."""
-        arrays = {f"emb_{name}": np.asarray(value, dtype=np.float32) for name, value in embeddings.items()}
-        arrays |= {"y_a": np.asarray(y_a), "y_b": np.asarray(y_b)}
-        atomic_write_bytes(self.run_dir(key) / EMBEDDINGS, lambda handle: np.savez_compressed(handle, **arrays))
+            files["training.csv"] = _write_csv(staging / "training.csv", training)
+        if embeddings is not None:
+            files[EMBEDDINGS] = _write_embeddings(staging / EMBEDDINGS, *embeddings)
+        text = json.dumps(manifest | {"files": files}, indent=2, sort_keys=True, default=str).encode()
+        atomic_write_bytes(staging / MANIFEST, lambda handle: handle.write(text))
+        if final.exists():
+            replaced = final.with_name(f".{key.run_id}.xmb{os.getpid()}{REPLACED}")
+            os.replace(final, replaced)
+            os.replace(staging, final)
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            os.replace(staging, final)
+        return True
 
     def load_embeddings(self, run_id: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
-        """(embeddings by key, y_a, y_b) of a finished run, or None when it stored none."""
+        """(embeddings by key, y_a, y_b) of a finished run, or None when it stored none (or they are damaged)."""
         path = self.root / "runs" / run_id / EMBEDDINGS
         if not path.exists():
             return None
-        with np.load(path) as stored:
-            embeddings = {name[4:]: stored[name] for name in stored.files if name.startswith("emb_")}
-            return embeddings, stored["y_a"], stored["y_b"]
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                embeddings = {name[4:]: stored[name] for name in stored.files if name.startswith("emb_")}
+                return embeddings, stored["y_a"], stored["y_b"]
+        except Exception as error:  # whatever the corruption: no figure from it, one line saying so
+            warnings.warn(f"run {run_id}: {EMBEDDINGS} is unreadable ({_reason(error)}); its figures are left out",
+                          stacklevel=2)
+            return None
 
     @staticmethod
     def read_manifest(folder: Path) -> dict[str, Any] | None:
-        path = folder / "manifest.json"
-        if not path.exists():
-            return None
+        """The manifest as stored (finished or failed run), or None when absent or not a manifest."""
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None  # a torn or corrupt manifest means the run is not finished
+            return _manifest(Path(folder))
+        except DamagedRun:
+            return None
 
     def manifests(self) -> list[dict[str, Any]]:
-        folders = sorted((self.root / "runs").glob("*/")) if (self.root / "runs").is_dir() else []
-        return [m for m in (self.read_manifest(f) for f in folders) if m is not None]
+        """Manifests of every finished, intact run; damaged runs are reported and left out."""
+        return [m for m in (self._finished(f) for f in self._folders()) if m is not None]
 
     def load_scores(self) -> pd.DataFrame:
         """The long table of every finished run (one row per run key x task x class x metric)."""
-        frames = []
-        for manifest in self.manifests():
-            path = self.root / "runs" / manifest["run_id"] / "scores.csv"
-            if manifest.get("status") == "ok" and path.exists():
+        frames, damaged = [], 0
+        for folder in self._folders():
+            manifest = self._finished(folder)
+            if manifest is None:
+                damaged += folder.name in self._reported
+                continue
+            path = folder / "scores.csv"
+            if path.exists():
                 frames.append(pd.read_csv(path, keep_default_na=False, dtype={"class": str}))
+        if damaged:
+            warnings.warn(f"{damaged} damaged run(s) under {self.root} left out; `xmbench run` re-computes them",
+                          stacklevel=2)
         if not frames:
             raise XmbenchError(f"no finished runs under {self.root}; run `xmbench run` first")
         table = pd.concat(frames, ignore_index=True)
@@ -95,14 +137,93 @@ class ResultsStore:
         frames = []
         for manifest in self.manifests():
             path = self.root / "runs" / manifest["run_id"] / "training.csv"
-            if manifest.get("status") == "ok" and path.exists():
+            if path.exists():
                 frame = pd.read_csv(path)
                 frame.insert(0, "run_id", manifest["run_id"])
                 frame.insert(1, "method", manifest["key"]["method"])
                 frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    # ------------------------------------------------------------------------------ internals
+    def _folders(self) -> list[Path]:
+        runs = self.root / "runs"
+        return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")) if runs.is_dir() else []
 
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    def _finished(self, folder: Path) -> dict[str, Any] | None:
+        """The manifest of a finished, intact run; None for an absent, failed or damaged one (a
+        damaged one gives one warning line, the first time it is met)."""
+        try:
+            manifest = _manifest(folder)
+            if manifest is None or manifest["status"] != "ok":
+                return None
+            _verify(folder, manifest)
+            return manifest
+        except DamagedRun as damage:
+            if folder.name not in self._reported:
+                self._reported.add(folder.name)
+                warnings.warn(f"run {folder.name} is damaged ({damage}); it counts as not finished "
+                              "and `xmbench run` re-computes it", stacklevel=3)
+            return None
+
+    @staticmethod
+    def _recover_replaced(runs: Path) -> None:
+        """A writer killed between its two renames left the earlier result aside: put it back."""
+        for replaced in runs.glob(f".*{REPLACED}"):
+            run_id = replaced.name[1:].split(".xmb")[0]
+            if not (runs / run_id).exists():
+                try:
+                    os.replace(replaced, runs / run_id)
+                except OSError:
+                    pass
+
+
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DamagedRun(f"{MANIFEST} is not readable JSON: {_reason(error)}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("key"), dict) \
+            or manifest.get("run_id") != folder.name or "status" not in manifest:
+        raise DamagedRun(f"{MANIFEST} is not a manifest of run {folder.name}")
+    return manifest
+
+
+def _verify(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest names is there with the bytes it was written with; runs stored
+    before manifests named their files are checked for a readable scores table."""
+    files = manifest.get("files")
+    if files is None:
+        try:
+            pd.read_csv(folder / "scores.csv", nrows=1)
+        except Exception as error:
+            raise DamagedRun(f"scores.csv is unreadable: {_reason(error)}") from None
+        return
+    for name, digest in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise DamagedRun(f"{name} is missing")
+        if sha256_file(path) != digest:
+            raise DamagedRun(f"{name} differs from what the run wrote (cut or changed since)")
+
+
+def _reason(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
+
+
+def _write_embeddings(path: Path, embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray) -> str:
+    """The test embeddings a run was scored on (keys as ``eval.protocol.embedding_key``) and the
+    test labels, for precision-recall curves and maps of the common space; returns its SHA-256."""
+    arrays = {f"emb_{name}": np.asarray(value, dtype=np.float32) for name, value in embeddings.items()}
+    arrays |= {"y_a": np.asarray(y_a), "y_b": np.asarray(y_b)}
+    atomic_write_bytes(path, lambda handle: np.savez_compressed(handle, **arrays))
+    return sha256_file(path)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> str:
+    """Write ``frame``; returns the file's SHA-256."""
     text = frame.to_csv(index=False, float_format="%.10g").encode()
     atomic_write_bytes(path, lambda handle: handle.write(text))
+    return sha256_file(path)

@@ -1,0 +1,39 @@
+"""The console entry point. Signals are handled before anything heavy is imported, so Ctrl-C at
+any moment, even while torch loads, is one line and exit 130, and SIGTERM one line and exit 143;
+runs finished before the signal are already in the results store."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+INTERRUPTED, TERMINATED = 130, 143  # 128 + the signal's number, as shells report them
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a BaseException, so no ``except Exception`` of a run swallows it)."""
+
+
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    raise Terminated
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        from xmbench.cli import main as cli_main
+
+        cli_main()
+    except KeyboardInterrupt:
+        _stop("interrupted", INTERRUPTED)
+    except Terminated:
+        _stop("terminated", TERMINATED)
+
+
+def _stop(what: str, code: int) -> None:
+    print(f"{what}; finished runs are kept", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
