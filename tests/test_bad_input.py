@@ -107,7 +107,7 @@ def _flip(path: Path, at: int) -> None:
 
 def _wikipedia(root: Path) -> Path:
     rng = np.random.default_rng(0)
-    arrays = {}
+    arrays = {"categories": np.array([f"c{i}" for i in range(10)])}
     for part, n in (("train", 2173), ("test", 693)):
         arrays |= {f"img_{part}": rng.random((n, 4)), f"txt_{part}": rng.random((n, 3)), f"y_{part}": np.arange(n) % 10 + 1}
     path = root / "wikipedia" / "wiki_sift128_lda10.npz"
@@ -159,7 +159,7 @@ DATA_CASES = [
     ("wikipedia", _wikipedia, _truncate, "unreadable"),
     ("wikipedia", _wikipedia, _random_bytes, "not an npz archive"),
     ("wikipedia", _wikipedia, lambda p: _flip(p, 200), "unreadable"),
-    ("wikipedia", _wikipedia, _drop_key, "lacks img_train"),
+    ("wikipedia", _wikipedia, _drop_key, "lacks categories"),
     ("wikipedia", _wikipedia, lambda p: p.write_bytes(b""), "not an npz archive"),
     ("letters-colors", _emnist, _truncate, "unreadable"),
     ("letters-colors", _emnist, _random_bytes, "not an npz archive"),
@@ -330,3 +330,32 @@ def test_a_signal_at_any_moment_is_one_line_and_keeps_finished_runs(store, sig, 
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if line.strip()][-1] == f"{word}; finished runs are kept"
     assert (run / "scores.csv").read_bytes() == before  # the run finished before the command is intact
+
+
+# ------------------------------------------------------------------- content-addressed inputs
+def test_switching_data_roots_reuses_features_only_for_identical_contents(monkeypatch, capsys, tmp_path):
+    """The reviewer's case: wikipedia from one data root, then from a copy with other values, must
+    not report a cache hit (it scored CCA .2504 instead of .2445 before); an identical copy may."""
+    original = _wikipedia(tmp_path / "one")
+    shutil.copytree(tmp_path / "one", tmp_path / "copy")
+    shutil.copytree(tmp_path / "one", tmp_path / "other")
+    with np.load(original) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["img_train"] = arrays["img_train"] * 1.01
+    np.savez_compressed(tmp_path / "other" / "wikipedia" / "wiki_sift128_lda10.npz", **arrays)
+
+    def run(root: str) -> tuple[str, dict]:
+        code, _, err = xmbench(monkeypatch, capsys, "run", "--dataset", "wikipedia", "--methods", "cca", "--force",
+                               "--data-root", str(tmp_path / root), "--out", str(tmp_path / "out"),
+                               "--cache-dir", str(tmp_path / "cache"))
+        assert code == 0, err
+        manifest = json.loads(next((tmp_path / "out" / "runs").glob("*/manifest.json")).read_text())
+        return err, manifest
+
+    _, first = run("one")
+    err, copied = run("copy")
+    assert "cache hit" in err and copied["features"]["cache_key"] == first["features"]["cache_key"]
+    assert copied["dataset"]["data_root"] == str((tmp_path / "copy").resolve())
+    err, other = run("other")
+    assert "cache hit" not in err and other["features"]["cache_key"] != first["features"]["cache_key"]
+    assert other["dataset"]["sha256"] != first["dataset"]["sha256"] == copied["dataset"]["sha256"]

@@ -175,7 +175,8 @@ def _prepare(
         f"in {timings['features_s']:.1f}s; extractor test accuracy "
         + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
-    inputs = RunInputs(data, features, config.extractor, {}, timings)
+    inputs = RunInputs(data, features, config.extractor, {}, timings,
+                       None if data_root is None else str(Path(data_root).expanduser().resolve()))
     kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
     started = time.perf_counter()
     if "features" in kinds:

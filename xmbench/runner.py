@@ -52,6 +52,7 @@ class RunInputs:
     extractor: ExtractorConfig
     recognizers: dict[str, dict[Modality, Recognizer]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    data_root: str | None = None  # resolved; in the manifest only (a copy elsewhere is the same data)
 
     def data_for(self, method: Any) -> CrossModalData:
         """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
@@ -209,6 +210,7 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
             "n_test": len(data.test),
             "provenance": data.provenance,
             "sha256": inputs.raw.sha256,  # the loaded data's bytes (the feature cache key covers them)
+            "data_root": inputs.data_root,
         },
         "features": {
             "cache_key": features.cache_key,

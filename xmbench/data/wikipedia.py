@@ -40,7 +40,7 @@ class Wikipedia(Dataset):
         path = root / ARCHIVE
         if not path.is_file():
             raise missing(cls.name, root, ARCHIVE)
-        keys = [f"{kind}_{part}" for part in OFFICIAL_SIZES for kind in ("img", "txt", "y")]
+        keys = ["categories"] + [f"{kind}_{part}" for part in OFFICIAL_SIZES for kind in ("img", "txt", "y")]
         arrays = read_npz(path, keys, "the arrays " + ", ".join(keys))
 
         def split(part: str) -> PairedSplit:
