@@ -172,8 +172,8 @@ DATA_CASES = [
     ("letters-colors", _emnist, _truncate, "unreadable"),
     ("letters-colors", _emnist, _random_bytes, "not an npz archive"),
     ("mnist-fashion", _mnist, lambda p: _flip(p, -6), "cannot read"),  # the gzip CRC
-    ("mnist-speech", _fsdd, _random_bytes, "cannot read"),
-    ("mnist-speech", _fsdd, _truncate, "cannot read"),
+    ("mnist-speech", _fsdd, _random_bytes, "not an npz archive"),
+    ("mnist-speech", _fsdd, _truncate, "unreadable"),
     ("mnist-fashion", _mnist, _truncate, "cannot read"),
     ("mnist-fashion", _mnist, _bad_idx_header, "is not an unsigned-byte IDX file"),
     ("mnist-fashion", _mnist, _random_bytes, "cannot read"),
@@ -189,7 +189,7 @@ def test_unreadable_data_files_are_one_line_naming_the_file(monkeypatch, capsys,
                            "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
                            "--cache-dir", str(tmp_path / "cache"))
     assert_one_line_error(code, err, message)
-    assert str(path) in err and ("fresh copy" in err or "expected" in err)  # what to do, or what it must hold
+    assert str(path) in err and ("fresh copy" in err or "place a valid copy" in err)  # what to do
 
 
 # ------------------------------------------------------------------------ damaged results

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from xmbench.data.base import (
     require_data_root,
 )
 from xmbench.data.mnist_fashion import load_idx_dataset, pair_within_class
+from xmbench.data.sources import read_npz
 from xmbench.errors import DataUnavailableError, XmbenchError
 
 FSDD_FILE = "FSDD/fsdd_8k.npz"
@@ -44,17 +43,7 @@ def read_fsdd(root: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
             f"Dataset ({FSDD_ORIGIN}, recordings/*.wav at 8 kHz) packed as {FSDD_LAYOUT}. "
             "--download cannot fetch it: place the file there or point --data-root at a folder that has it"
         )
-    try:
-        with open(path, "rb") as handle:  # our handle: numpy leaks its own when the zip is corrupt
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise XmbenchError(f"{path} is a single array, not an npz archive; expected {FSDD_LAYOUT}")
-            absent = [key for key in FSDD_KEYS if key not in archive.files]
-            if absent:
-                raise XmbenchError(f"{path} lacks {', '.join(absent)}; expected {FSDD_LAYOUT}")
-            arrays = {key: archive[key] for key in FSDD_KEYS}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise XmbenchError(f"cannot read {path} ({error}); expected {FSDD_LAYOUT}") from None
+    arrays = read_npz(path, FSDD_KEYS, FSDD_LAYOUT, "it cannot be downloaded: place a valid copy there")
     return _split_clips(path, arrays)
 
 

@@ -23,17 +23,17 @@ def first_line(error: BaseException) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
 
 
-def read_npz(path: Path, keys: Sequence[str], expected: str) -> dict[str, np.ndarray]:
+def read_npz(path: Path, keys: Sequence[str], expected: str, remedy: str = REDOWNLOAD) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of the npz archive ``path``. Whatever is wrong with the file (not an npz,
     cut, bit-flipped, a key missing) is one ``XmbenchError`` naming the file, the problem and what
-    it should hold (``expected``), never a zip or zlib traceback."""
+    it should hold (``expected``) and what to do (``remedy``), never a zip or zlib traceback."""
     def bad(problem: str) -> XmbenchError:
-        return XmbenchError(f"{path}: {problem}; expected {expected} ({REDOWNLOAD})")
+        return XmbenchError(f"{path}: {problem}; expected {expected} ({remedy})")
 
     try:
         with open(path, "rb") as handle:  # our handle: numpy leaks its own when the zip is corrupt
             if handle.read(4) != b"PK\x03\x04":
-                raise bad("not an npz archive (corrupt or wrong file)")
+                raise bad("not an npz archive (corrupt, cut or a wrong file)")
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 absent = [key for key in keys if key not in archive.files]
