@@ -15,8 +15,7 @@ import pandas as pd
 
 from xmbench import api
 from xmbench.data import DATASETS
-from xmbench.data.sources import first_line
-from xmbench.errors import XmbenchError
+from xmbench.errors import XmbenchError, first_line
 from xmbench.results.schema import ALL_CLASSES, headline
 from xmbench.threads import limit_threads
 

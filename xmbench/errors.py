@@ -11,3 +11,9 @@ class DataUnavailableError(XmbenchError):
 
 class NonFiniteError(XmbenchError):
     """A method produced NaN/inf (a diverging loss, a zero or non-finite embedding)."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none), for one-line errors."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -12,15 +12,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from xmbench.errors import DataUnavailableError, XmbenchError
+from xmbench.errors import DataUnavailableError, XmbenchError, first_line
 
 T = TypeVar("T")
 REDOWNLOAD = "replace it with a fresh copy, or pass --download when online"
 NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
-
-def first_line(error: BaseException) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def read_npz(path: Path, keys: Sequence[str], expected: str, remedy: str = REDOWNLOAD) -> dict[str, np.ndarray]:

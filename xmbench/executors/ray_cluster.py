@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from xmbench.devices import DeviceChoice, resolve_device
-from xmbench.errors import XmbenchError
+from xmbench.errors import XmbenchError, first_line
 from xmbench.executors.base import EXECUTORS, ExecutionConfig, Executor
 from xmbench.results.schema import RunKey
 from xmbench.runner import RunInputs, RunOutcome, run_one
@@ -73,7 +73,7 @@ class RayExecutor(Executor):
                 ray.init(address=self.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, ValueError, RuntimeError) as error:
                 where = self.address or "a new local cluster"
-                raise XmbenchError(f"could not start or reach the Ray cluster ({where}): {_first_line(error)}") from None
+                raise XmbenchError(f"could not start or reach the Ray cluster ({where}): {first_line(error)}") from None
         try:
             self.request = self._request(ray)
             yield
@@ -95,7 +95,7 @@ class RayExecutor(Executor):
                 outcome = ray.get(ref)
             except ray.exceptions.RayError as error:
                 cause = getattr(error, "cause", None) or error  # a task's own exception, else Ray's
-                reason = f"Ray task failed: {type(cause).__name__}: {_first_line(cause)}"
+                reason = f"Ray task failed: {type(cause).__name__}: {first_line(cause)}"
                 outcome = RunOutcome.failed(key, reason, execution={"executor": self.name, "request": self.request})
             yield outcome
 
@@ -141,7 +141,3 @@ def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
     except OSError as error:
         raise XmbenchError(f"no Ray cluster answers at {address}: {error}") from None
 
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xmbench.errors import XmbenchError
+from xmbench.errors import XmbenchError, first_line
 from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
 from xmbench.results.schema import COLUMNS, KEY_COLUMNS, LEGACY_COLUMNS, RunKey
 
@@ -95,7 +95,7 @@ class ResultsStore:
                 embeddings = {name[4:]: stored[name] for name in stored.files if name.startswith("emb_")}
                 return embeddings, stored["y_a"], stored["y_b"]
         except Exception as error:  # whatever the corruption: no figure from it, one line saying so
-            warnings.warn(f"run {run_id}: {EMBEDDINGS} is unreadable ({_reason(error)}); its figures are left out",
+            warnings.warn(f"run {run_id}: {EMBEDDINGS} is unreadable ({first_line(error)}); its figures are left out",
                           stacklevel=2)
             return None
 
@@ -184,7 +184,7 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise DamagedRun(f"{MANIFEST} is not readable JSON: {_reason(error)}") from None
+        raise DamagedRun(f"{MANIFEST} is not readable JSON: {first_line(error)}") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("key"), dict) \
             or manifest.get("run_id") != folder.name or "status" not in manifest:
         raise DamagedRun(f"{MANIFEST} is not a manifest of run {folder.name}")
@@ -199,7 +199,7 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
         try:
             pd.read_csv(folder / "scores.csv", nrows=1)
         except Exception as error:
-            raise DamagedRun(f"scores.csv is unreadable: {_reason(error)}") from None
+            raise DamagedRun(f"scores.csv is unreadable: {first_line(error)}") from None
         return
     for name, digest in files.items():
         path = folder / name
@@ -208,9 +208,6 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
         if sha256_file(path) != digest:
             raise DamagedRun(f"{name} differs from what the run wrote (cut or changed since)")
 
-
-def _reason(error: BaseException) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def _write_embeddings(path: Path, embeddings: dict[str, np.ndarray], y_a: np.ndarray, y_b: np.ndarray) -> str:
