@@ -44,7 +44,7 @@ def test_run_prints_a_summary_and_writes_the_long_table(finished_run):
         assert {"emb_a", "emb_b", "y_a", "y_b"} <= set(stored.files) and len(stored["emb_a"]) == len(stored["y_a"])
     scores = pd.read_csv(runs[0] / "scores.csv", keep_default_na=False)
     assert list(scores.columns) == list(COLUMNS)
-    assert COLUMNS[-6:] == ("paired_fraction", "task", "space", "class", "metric", "value")
+    assert COLUMNS[-7:] == ("paired_fraction", "features", "task", "space", "class", "metric", "value")
     assert set(scores["space"]) == {""} and set(scores["vary"]) == {"data"}  # shared-space methods, replicates
     overall = scores[(scores["metric"] == "mAP") & (scores["class"] == "all")]
     assert set(overall["task"]) == {"A->B", "B->A", "A->A+B", "B->A+B"}

@@ -152,3 +152,26 @@ def test_wikipedia_has_the_official_split(data_root: Path):
     assert data.train.a.shape[1] == 128 and data.train.b.shape[1] == 10
     assert data.class_names[0] == "art" and data.train.y_a.min() == 0
     assert not data.spec("a").needs_extractor
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An uncompressed idx file (uint8), as MNIST ships them."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def test_mnist_halves_come_from_the_same_image(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = {"train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "t10k": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)}
+    labels = {"train": rng.integers(0, 10, 30, dtype=np.uint8), "t10k": rng.integers(0, 10, 10, dtype=np.uint8)}
+    for part in ("train", "t10k"):
+        write_idx(raw / f"{part}-images-idx3-ubyte", images[part])
+        write_idx(raw / f"{part}-labels-idx1-ubyte", labels[part])
+    data = DATASETS.get("mnist-halves").load(None, LoadOptions(tmp_path))
+    assert data.pairing == "instance" and data.spec("a").input_shape == (1, 28, 14)
+    for split, part in ((data.train, "train"), (data.test, "t10k")):
+        np.testing.assert_array_equal(np.concatenate([split.a, split.b], axis=-1)[:, 0], images[part])  # row i: one image
+        np.testing.assert_array_equal(split.y_a, labels[part])
+        np.testing.assert_array_equal(split.y_b, labels[part])

@@ -96,7 +96,7 @@ def test_methods_that_cannot_generate_get_no_recognition_rows(clusters):
 
     table, embeddings, spaces = score_method(EmbedOnly().fit(train), test, CLASSES, recognizers)
     assert set(embeddings) == {"a", "b"} and spaces == {} and set(table["space"]) == {""}
-    assert set(table["metric"]) == {"mAP"}
+    assert set(table["metric"]) == {"mAP", "total_canonical_correlation"}  # no recognition rows
 
 
 class TwoSpaces(Oracle):

@@ -41,7 +41,7 @@ def test_recognition_table_means_over_seeds_per_fraction(scores):
 
 
 def test_paper_comparison_uses_fully_paired_runs_and_shared_ceilings(scores):
-    table = paper_comparison(scores).droplevel(["pairing", "profile", "class"])
+    table = paper_comparison(scores).droplevel(["pairing", "features", "profile", "class"])
     assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "paper"] == 0.9426
     assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "xmbench"] == pytest.approx(0.85)
     assert table.loc[("mnist-fashion", "vae-assoc", "A->B", "recognition_accuracy"), "n"] == 2
@@ -152,12 +152,12 @@ def test_paper_table_compares_like_with_like(lc_scores):
     verdicts = verdicts.assign(profile="quick", run_id=verdicts["run_id"] + "-quick")
     paper_table = by_name(tables.build_tables(pd.concat([lc_scores, paper_runs, quick, verdicts])))["paper_vs_xmbench"]
     index = paper_table.display.index
-    assert ("letters-colors", "unique", "paper", "cmgans", "A->B", "O/brown", "mAP") in index
-    assert ("letters-colors", "non-unique", "paper", "cmgans", "A->A+B", "O/blue", "mAP") in index
-    row = paper_table.display.loc[("letters-colors", "unique", "paper", "cmgans", "A->B", "A/red", "mAP")]
+    assert ("letters-colors", "unique", "supervised", "paper", "cmgans", "A->B", "O/brown", "mAP") in index
+    assert ("letters-colors", "non-unique", "supervised", "paper", "cmgans", "A->A+B", "O/blue", "mAP") in index
+    row = paper_table.display.loc[("letters-colors", "unique", "supervised", "paper", "cmgans", "A->B", "A/red", "mAP")]
     assert row["paper"] == "0.112" and row["xmbench"] == "0.810 ± 0.025"
     # quick: only its converged runs (seeds 0 and 2), labelled as such; never the smoke runs
-    converged = paper_table.display.loc[("letters-colors", "unique", "quick (converged runs)", "cmgans", "A->B",
+    converged = paper_table.display.loc[("letters-colors", "unique", "supervised", "quick (converged runs)", "cmgans", "A->B",
                                          "A/red", "mAP")]
     assert converged["xmbench"] == "0.810 ± 0.127"  # 0.80 and 0.82: t_{.975,1} 12.71 x 0.01
     assert not any(profile.startswith("smoke") for profile in index.get_level_values("profile"))

@@ -22,7 +22,7 @@ from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import build_features
 from xmbench.methods import METHODS
-from xmbench.options import Profile, Vary
+from xmbench.options import FeatureSource, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, RunKey
@@ -54,6 +54,7 @@ class RunConfig:
     keep_self: bool = False
     validation_fraction: float = 0.1
     model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
+    features: str | None = None  # the feature source (``FeatureSource``); None: the dataset's default
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -100,6 +101,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     method x paired fraction x seed."""
     dataset = DATASETS.get(config.dataset)
     pairing = dataset.check_pairing(config.pairing)
+    source = dataset.check_features(config.features)
     methods = resolve_methods(config.methods)
     seeds = distinct(config.seeds, "seed", "--seeds")
     fractions = distinct([check_fraction(f) for f in config.paired_fractions], "paired fraction", "--paired-fraction")
@@ -115,7 +117,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     store = ResultsStore(config.out)
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
-               validation_fraction, selection, vary.value)
+               validation_fraction, selection, vary.value, source.value)
         for method in methods
         for fraction in fractions
         for seed in seeds
@@ -131,7 +133,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
 
     def outcomes():
         for data_seed, group in replicates.items():
-            inputs = _prepare(dataset, pairing, config, data_root, device, group, data_seed, log)
+            inputs = _prepare(dataset, pairing, source, config, data_root, device, group, data_seed, log)
             yield from executor.map(group, inputs, device)
 
     if todo:
@@ -158,7 +160,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
 
 
 def _prepare(
-    dataset: type, pairing: str, config: RunConfig, data_root: Path | None, device: torch.device,
+    dataset: type, pairing: str, source: FeatureSource, config: RunConfig, data_root: Path | None, device: torch.device,
     todo: list[RunKey], data_seed: int, log: Callable[[str], None],
 ) -> RunInputs:
     """The inputs of one replicate: everything random in them comes from ``data_seed``."""
@@ -168,11 +170,12 @@ def _prepare(
     timings["load_s"] = time.perf_counter() - started
     started = time.perf_counter()
     cache = FeatureCache(config.cache_dir or default_cache_dir())
-    features = build_features(data, config.extractor, data_seed, device, cache)
+    features = build_features(data, config.extractor, data_seed, device, cache, source)
     timings["features_s"] = time.perf_counter() - started
     log(
-        f"features of {data.name}/{pairing}, data seed {data_seed}: {'cache hit' if features.from_cache else 'extracted'} "
-        f"in {timings['features_s']:.1f}s; extractor test accuracy "
+        f"{source.value} features of {data.name}/{pairing}, data seed {data_seed}: "
+        f"{'cache hit' if features.from_cache else 'extracted'} in {timings['features_s']:.1f}s; "
+        f"{features.accuracy_metric.replace('_', ' ')} "
         + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
     inputs = RunInputs(data, features, config.extractor, {}, timings,

@@ -17,7 +17,7 @@ from xmbench.errors import XmbenchError
 from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
-from xmbench.options import Profile, Vary
+from xmbench.options import FeatureSource, Profile, Vary
 from xmbench.report import export, paper, tables
 from xmbench.report.build import build_report
 
@@ -68,6 +68,10 @@ def cli() -> None:
 @click.option("--paired-fraction", "paired_fractions", default="1", show_default=True,
               help="Fraction of training pairs that keep their pairing, or a comma list (a sweep) such as 1,0.1,0.01.")
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
+@click.option("--features", type=click.Choice([f.value for f in FeatureSource]), default=None,
+              help="Features of image modalities: supervised (CNN trained on the class labels), unsupervised "
+              "(the same CNN trunk as an autoencoder, no labels), pixels (PCA of the raw inputs); default: the "
+              "dataset's (supervised, mnist-halves pixels); given: datasets that ship features.")
 @click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
@@ -101,6 +105,7 @@ def run(**options: object) -> None:
         seeds=_seeds(options["seeds"]),
         paired_fractions=_fractions(options["paired_fractions"]),
         profile=options["profile"],
+        features=options["features"],
         device=options["device"],
         data_root=options["data_root"],
         out=options["out"],
@@ -120,7 +125,11 @@ def run(**options: object) -> None:
     if not report.scores.empty:
         names = report.modalities
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
-        _show(_one_setting(tables.overall_map(report.scores)), f"mAP of {config.dataset} (method x task, mean over seeds{legend})")
+        source = report.scores["features"].iloc[0]
+        _show(_one_setting(tables.overall_map(report.scores)),
+              f"mAP of {config.dataset}, {source} features (method x task, mean over seeds{legend})")
+        _show(_one_setting(tables.canonical_correlation(report.scores)),
+              "Total canonical correlation of the test embeddings (top k, cross-fitted; mean over seeds)")
         recognition = _one_setting(tables.recognition_accuracy(report.scores))
         _show(recognition, "Recognition accuracy of generated samples (method x source->target, mean over seeds)")
         _show(_one_setting(tables.synchronous_rate(report.scores)), "Synchronous rate of generated pairs (mean over seeds)")
@@ -248,12 +257,14 @@ def list_() -> None:
     click.echo("datasets:")
     for name in DATASETS.names():
         entry = DATASETS.get(name)
-        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} {entry.description}")
+        source = entry.check_features(None).value
+        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} {entry.description}")
     click.echo("methods:")
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
         click.echo(f"  {name:20s} {doc}")
     click.echo("profiles: " + ", ".join(p.value for p in Profile))
+    click.echo("feature sources (--features): " + ", ".join(f.value for f in FeatureSource))
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001

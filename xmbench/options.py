@@ -57,3 +57,28 @@ class Vary(StrOption):
 
     DATA = "data"
     METHOD = "method"
+
+
+class FeatureSource(StrOption):
+    """What the frozen per-modality features of image modalities are (``--features``).
+
+    ``supervised``: the thesis CNN trained on the class labels (the thesis and VAE-paper protocol);
+    ``unsupervised``: the same CNN trunk trained without labels, as a convolutional autoencoder;
+    ``pixels``: PCA of the raw inputs, fitted on the training split; ``given``: the dataset ships
+    features (no image modality), the only source such a dataset has.
+    """
+
+    SUPERVISED = "supervised"
+    UNSUPERVISED = "unsupervised"
+    PIXELS = "pixels"
+    GIVEN = "given"
+
+    @classmethod
+    def label(cls) -> str:
+        return "feature source"
+
+    @property
+    def implicit(self) -> bool:
+        """The sources runs had before the option existed: their run ids stay as they were (a
+        dataset has only one of the two, so ids stay unique)."""
+        return self in (FeatureSource.SUPERVISED, FeatureSource.GIVEN)

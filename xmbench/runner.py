@@ -105,6 +105,9 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     try:
         recognizers = inputs.recognizers.get(method.input_kind)
         if method.input_kind == "images" and recognizers is None:
+            if key.features != "supervised":
+                raise XmbenchError(f"{key.method} judges its images with the supervised extractors: it needs "
+                                   f"--features supervised, not {key.features}")
             raise XmbenchError(f"{key.method} needs raw images of both modalities; {key.dataset} has no image extractor for both")
         synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
         if method.can_generate_pairs:
@@ -154,7 +157,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
         return RunOutcome(key, manifest, _training_table(method))
     rows = [scored[["task", "space", "class", "metric", "value"]]]
-    extras = [("features", name, "extractor_test_accuracy", acc) for name, acc in accuracy_by_modality(features)]
+    extras = [("features", name, features.accuracy_metric, acc) for name, acc in accuracy_by_modality(features)]
     model_facts = method.extra_results()
     extras += [("model", ALL_CLASSES, name, value) for name, value in model_facts.items()]
     health = gan_health(key.method, method.training_log(), model_facts)
@@ -165,8 +168,9 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]).assign(space=""))
     scores = pd.concat(rows, ignore_index=True)
     for column, value in zip(
-        ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction"),
-        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.vary, key.profile, key.paired_fraction),
+        ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features"),
+        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.vary, key.profile, key.paired_fraction,
+         key.features),
         strict=True,
     ):
         scores[column] = value
@@ -213,12 +217,13 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
             "data_root": inputs.data_root,
         },
         "features": {
+            "source": features.source.value,
             "cache_key": features.cache_key,
             "sha256": features.sha256,
             "from_cache": features.from_cache,
             "extractor": asdict(inputs.extractor),
             "extractor_channels": {spec.name: spec.extractor_channels for spec in data.modalities if spec.extractor_channels},
-            "extractor_test_accuracy": features.extractor_accuracy,
+            features.accuracy_metric: features.extractor_accuracy,
             "dims": {"a": int(data.train.a.shape[1]), "b": int(data.train.b.shape[1])},
         },
         "device": describe_device(device),

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 
 from xmbench.errors import XmbenchError
-from xmbench.options import Modality
+from xmbench.options import FeatureSource, Modality
 from xmbench.registry import Registry
 
 
@@ -125,6 +125,11 @@ class Dataset(ABC):
     license: ClassVar[str]
     citation: ClassVar[str]
 
+    # the feature source when --features is not given: ``supervised`` for image datasets (the
+    # thesis and VAE-paper protocol); a dataset whose published protocol is another source says so
+    default_features: ClassVar[str] = FeatureSource.SUPERVISED.value
+    has_images: ClassVar[bool] = True  # False: every modality is shipped as features (``given``)
+
     @classmethod
     def default_pairing(cls) -> str:
         return cls.pairings[0]
@@ -139,6 +144,22 @@ class Dataset(ABC):
                 f"valid: {', '.join(cls.pairings)}"
             )
         return pairing
+
+    @classmethod
+    def check_features(cls, source: str | None) -> FeatureSource:
+        """The feature source of a run: ``source``, or the dataset's default; ``given`` and only
+        ``given`` for a dataset without image modalities."""
+        has_images = cls.has_images
+        if source is None:
+            return FeatureSource.parse(cls.default_features if has_images else FeatureSource.GIVEN.value)
+        chosen = FeatureSource.parse(source)
+        if has_images and chosen is FeatureSource.GIVEN:
+            raise XmbenchError(f"dataset {cls.name!r} has image modalities; --features given applies to datasets "
+                               "that ship features; valid here: supervised, unsupervised, pixels")
+        if not has_images and chosen is not FeatureSource.GIVEN:
+            raise XmbenchError(f"dataset {cls.name!r} ships its features (no image modality): --features "
+                               f"{chosen.value} does not apply; valid here: given")
+        return chosen
 
     @classmethod
     def load(cls, pairing: str | None, options: LoadOptions) -> CrossModalData:

@@ -33,6 +33,7 @@ class Wikipedia(Dataset):
     source = "ACM-MM'10 features (wikipedia/wiki_sift128_lda10.npz under the data root)"
     license = "research dataset, no licence stated; cite Rasiwasia et al. (2010)"
     citation = "Rasiwasia et al. (2010), A new approach to cross-modal multimedia retrieval, ACM MM"
+    has_images = False  # ships SIFT / LDA features: the feature source is ``given``
 
     @classmethod
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:

@@ -1,5 +1,5 @@
-"""Score one fitted method on a test split: retrieval mAP (in each latent space, and after translation)
-and recognition."""
+"""Score one fitted method on a test split: retrieval mAP (in each latent space, and after translation),
+the total canonical correlation of its embeddings, and recognition."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from xmbench.data.base import PairedSplit
+from xmbench.eval.correlation import correlation_rows
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
 from xmbench.eval.retrieval import OVERALL, Task, TranslationTask, evaluate_retrieval, retrieval_ap, summary_rows
 from xmbench.eval.synchrony import synchronous_rate
@@ -146,7 +147,7 @@ def score_method(
             retrieval_scores(embed_split(method, validation), validation, class_names, keep_self=keep_self))
     embeddings = embed_split(method, test)
     frames = [retrieval_scores(embeddings, test, class_names, keep_self=keep_self, spaces=spaces),
-              translation_scores(method, test, class_names, featurize)]
+              translation_scores(method, test, class_names, featurize), correlation_rows(embeddings, spaces)]
     if recognizers is not None:
         frames.append(recognition_accuracy(method, test, recognizers, class_names))
         if method.can_generate_pairs and synchronous_pairs is not None:

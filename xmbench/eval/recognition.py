@@ -16,13 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
 
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
 from xmbench.features.cnn import FeatureCNN, extract
+from xmbench.features.probe import fit_linear_probe
 from xmbench.options import Modality
 
 RECOGNITION = "recognition_accuracy"
@@ -74,11 +73,8 @@ def image_recognizers(
 
 
 def fit_recognizer(X: np.ndarray, y: np.ndarray, seed: int, max_iter: int = 1000) -> Pipeline:
-    """Standardise, then multinomial logistic regression; ``seed`` fixes any randomness sklearn uses."""
-    if len(np.unique(y)) < 2:
-        raise XmbenchError("a recognition classifier needs at least two classes in the training labels")
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, random_state=seed % 2**32))
-    return model.fit(np.asarray(X, dtype=np.float32), np.asarray(y))
+    """Standardise, then multinomial logistic regression (``features.probe.fit_linear_probe``)."""
+    return fit_linear_probe(X, y, seed, max_iter)
 
 
 def fit_recognizers(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,23 @@ class ExtractorConfig:
     channels: int = 4
 
 
+def trunk(in_channels: int, channels: int = 4) -> nn.Sequential:
+    """The thesis CNN without its classifier: image -> ``channels`` x 7 x 7 features (flattened).
+    Shared by the supervised extractor and the unsupervised autoencoder's encoder."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, channels, 3, padding=1),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.AdaptiveMaxPool2d(FEATURE_GRID),  # parameter-free: seeded initialisation is unchanged
+        nn.Flatten(),
+    )
+
+
 class FeatureCNN(nn.Module):
     """Two conv(3x3)-BN-ReLU-maxpool(2) blocks with 4 channels, then a linear classifier.
 
@@ -37,25 +55,14 @@ class FeatureCNN(nn.Module):
 
     def __init__(self, in_channels: int, n_classes: int, channels: int = 4) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(channels, channels, 3, padding=1),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.AdaptiveMaxPool2d(FEATURE_GRID),  # parameter-free: seeded initialisation is unchanged
-            nn.Flatten(),
-        )
+        self.features = trunk(in_channels, channels)
         self.classifier = nn.Linear(channels * FEATURE_GRID[0] * FEATURE_GRID[1], n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
-def _as_float(images: torch.Tensor) -> torch.Tensor:
+def as_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 images are scaled to [0, 1]; float inputs (e.g. standardised MFCCs) pass unchanged."""
     if images.dtype == torch.uint8:
         return images.float().div_(255.0)
@@ -76,28 +83,38 @@ def train_extractor(
         model = FeatureCNN(images.shape[1], n_classes, config.channels).to(device)
     x = torch.from_numpy(images).to(device)
     y = torch.from_numpy(labels).to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    fit_network(model, lambda batch: loss_fn(model(as_float(x[batch])), y[batch]), len(x), config, seed, device,
+                f"training {name} CNN", "feature extractor")
+    return model
+
+
+def fit_network(
+    model: nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n: int, config: ExtractorConfig,
+    seed: int, device: torch.device, label: str, what: str,
+) -> None:
+    """The extractors' training loop: Adam for ``config.epochs`` epochs over ``n`` rows in seeded
+    random batches, ``batch_loss(row indices)`` per batch; leaves ``model`` frozen in eval mode."""
     generator = torch_generator(seed, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    loss_fn = nn.CrossEntropyLoss()
     model.train()
-    for epoch in progress(range(config.epochs), f"training {name} CNN"):
-        order = torch.randperm(len(x), generator=generator, device=device)
+    for epoch in progress(range(config.epochs), label):
+        order = torch.randperm(n, generator=generator, device=device)
         total = torch.zeros((), device=device)
-        for start in range(0, len(x), config.batch_size):
+        for start in range(0, n, config.batch_size):
             batch = order[start : start + config.batch_size]
             if len(batch) < 2:  # BatchNorm needs two samples
                 continue
-            loss = loss_fn(model(_as_float(x[batch])), y[batch])
+            loss = batch_loss(batch)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             total += loss.detach()
         if not torch.isfinite(total):
-            raise NonFiniteError(f"feature extractor loss became non-finite in epoch {epoch + 1}")
+            raise NonFiniteError(f"{what} loss became non-finite in epoch {epoch + 1}")
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    return model
 
 
 @torch.no_grad()
@@ -108,12 +125,22 @@ def extract(model: FeatureCNN, images: np.ndarray, device: torch.device, batch_s
     activation memory stays the same (40x101 MFCCs through 16 channels peaked at 2.1 GB).
     Batching does not change the numbers: the network is in eval mode, so rows are independent.
     """
-    relative_size = np.prod(images.shape[2:]) / (28 * 28) * model.features[0].out_channels / 4
-    batch_size = max(1, int(batch_size / max(1.0, relative_size)))
     features, predictions = [], []
-    for start in range(0, len(images), batch_size):
-        x = _as_float(torch.from_numpy(images[start : start + batch_size]).to(device))
+    for x in _batches(images, model.features[0].out_channels, device, batch_size):
         h = model.features(x)
         features.append(h)
         predictions.append(model.classifier(h).argmax(dim=1))
     return torch.cat(features).cpu().numpy(), torch.cat(predictions).cpu().numpy()
+
+
+@torch.no_grad()
+def encode(encoder: nn.Sequential, images: np.ndarray, device: torch.device, batch_size: int = 2048) -> np.ndarray:
+    """(n, d) float32 features of a frozen ``trunk`` (batching as ``extract``)."""
+    return torch.cat([encoder(x) for x in _batches(images, encoder[0].out_channels, device, batch_size)]).cpu().numpy()
+
+
+def _batches(images: np.ndarray, channels: int, device: torch.device, batch_size: int) -> Iterator[torch.Tensor]:
+    relative_size = np.prod(images.shape[2:]) / (28 * 28) * channels / 4
+    batch_size = max(1, int(batch_size / max(1.0, relative_size)))
+    for start in range(0, len(images), batch_size):
+        yield as_float(torch.from_numpy(images[start : start + batch_size]).to(device))

@@ -53,6 +53,7 @@ def build_report(
         "datasets": ", ".join(sorted(scores["dataset"].unique())),
         "pairings": ", ".join(sorted(scores["pairing"].unique())),
         "profiles": ", ".join(sorted(scores["profile"].unique())),
+        "feature sources": ", ".join(sorted(scores["features"].unique())),
         "methods": ", ".join(sorted(scores["method"].unique())),
         "seeds": ", ".join(map(str, sorted(scores["seed"].unique()))),
         "runs": scores["run_id"].nunique(),

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from xmbench.eval.correlation import METRIC as CORRELATION
 from xmbench.eval.recognition import CEILING, IMAGE_CEILING, RECOGNITION
 from xmbench.eval.retrieval import Task, TranslationTask
 from xmbench.eval.synchrony import SYNCHRONOUS_RATE
-from xmbench.options import Profile
+from xmbench.features.extract import EXTRACTOR_METRIC
+from xmbench.features.probe import PROBE_METRIC
+from xmbench.options import FeatureSource, Profile
 from xmbench.report import paper, stats
 from xmbench.results.schema import ALL_CLASSES, headline
 
@@ -85,8 +88,18 @@ def recognition_ceiling(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def extractor_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
-    rows = scores[scores["metric"] == "extractor_test_accuracy"]
-    return rows.pivot_table(index=GROUP, columns="class", values="value", aggfunc="mean")
+    """(dataset, pairing, profile, feature source, metric) x modality: the supervised extractor's own
+    test accuracy, or a linear probe's for features trained without labels."""
+    rows = scores[scores["metric"].isin([EXTRACTOR_METRIC, PROBE_METRIC])]
+    return rows.pivot_table(index=[*GROUP, "features", "metric"], columns="class", values="value", aggfunc="mean")
+
+
+def canonical_correlation(scores: pd.DataFrame) -> pd.DataFrame:
+    """(dataset, pairing, profile, paired fraction, method) x task ("A<->B, k=..."): the total
+    canonical correlation of the test embeddings (``eval.correlation``), mean over seeds."""
+    rows = headline(scores)
+    rows = rows[rows["metric"] == CORRELATION]
+    return rows.pivot_table(index=[*GROUP, *METHOD], columns="task", values="value", aggfunc="mean")
 
 
 def training_facts(scores: pd.DataFrame) -> pd.DataFrame:
@@ -103,14 +116,14 @@ def model_facts(scores: pd.DataFrame) -> pd.DataFrame:
 
 # --- report tables: mean ± 95% CI over seeds, best marked, paired tests (see stats.py) -------------
 
-SETTING = ["dataset", "profile", "paired_fraction", "vary"]
+SETTING = ["dataset", "profile", "paired_fraction", "vary", "features"]
 METHOD_ONLY_NOTE = ("--vary method: every seed used the same data (split, partners, extractor); the intervals, sd "
                     "and tests show only the methods' own noise (init, batch order), not the data's.")
 RETRIEVAL_TASKS = tuple(task.value for task in Task)
 TRANSLATION_TASKS = tuple(task.value for task in TranslationTask)
 DIRECTIONS = ("A->B", "B->A", "A->A", "B->B")
 PAIRING_ORDER = ("unique", "non-unique")  # the thesis's Case 1 before Case 2; others alphabetically
-OWN_TABLES = {"mAP", RECOGNITION, CEILING, "extractor_test_accuracy"}
+OWN_TABLES = {"mAP", RECOGNITION, CEILING, EXTRACTOR_METRIC, PROBE_METRIC}
 FACT_TASKS = {"model", "features", "training"}  # rows describing a model, extractor or training, not scores
 TRAINING = "training"
 UNCONVERGED_MARK = "‡"
@@ -151,7 +164,7 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     xmbench. One table per (dataset, profile, paired fraction): means never mix profiles or
     fractions. Per-class tables only for the largest paired fraction of each dataset and profile
     unless ``per_class_all_fractions`` (a fraction sweep would multiply them)."""
-    scores = scores if "vary" in scores else scores.assign(vary="data")
+    scores = _with_setting_columns(scores)
     spaces = scores[scores["space"] != ""] if "space" in scores else scores.iloc[:0]
     scores = headline(scores)
     is_all = scores["class"] == ALL_CLASSES
@@ -423,10 +436,15 @@ def _class_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return keyed, ["classes matched across pairings by the part before '/'; " + "; ".join(notes)] if notes else []
 
 
+def _with_setting_columns(scores: pd.DataFrame) -> pd.DataFrame:
+    """Tables of runs stored before ``vary`` or ``features`` existed: what they meant then."""
+    defaults = {"vary": "data", "features": FeatureSource.SUPERVISED.value}
+    return scores.assign(**{column: value for column, value in defaults.items() if column not in scores})
+
+
 def _settings(rows: pd.DataFrame):
-    rows = rows if "vary" in rows else rows.assign(vary="data")
-    groups = rows.groupby(SETTING, sort=False)
-    return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2], item[0][3]))
+    groups = _with_setting_columns(rows).groupby(SETTING, sort=False)
+    return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2], item[0][3], item[0][4]))
 
 
 def _in_order(rows: pd.DataFrame, column: str, order: tuple):
@@ -446,9 +464,9 @@ def _as_tuple(key) -> tuple:
 
 
 def _title(what: str, setting: tuple, rows: pd.DataFrame) -> str:
-    dataset, profile, fraction, vary = setting
+    dataset, profile, fraction, vary, features = setting
     pairings = rows["pairing"].unique()
-    text = f"{what} -- {dataset}, profile {profile}"
+    text = f"{what} -- {dataset}, {features} features, profile {profile}"
     text += f", pairing {pairings[0]}" if len(pairings) == 1 else ""
     text += f", paired fraction {fraction:g}" if fraction != 1.0 else ""
     text += ", method seeds only" if vary == "method" else ""
@@ -461,7 +479,8 @@ def _task_slug(task: str) -> str:
 
 
 def _slug(kind: str, setting: tuple) -> str:
-    dataset, profile, fraction, vary = setting
+    dataset, profile, fraction, vary, features = setting
     text = f"{kind}_{dataset}_{profile}" + (f"_pf{fraction:g}" if fraction != 1.0 else "")
+    text += "" if FeatureSource.parse(features).implicit else f"_{features}"
     text += "_vary-method" if vary == "method" else ""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text)

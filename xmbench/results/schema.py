@@ -6,16 +6,17 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from xmbench.options import FeatureSource
 from xmbench.seeding import derive_seed
 
-KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction")
+KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features")
 # ``space``: the latent space a retrieval row was scored in ("A", "B") for methods with one space per
 # modality; empty for the headline row (one space, shared or chosen on validation) and non-retrieval rows
 COLUMNS = (*KEY_COLUMNS, "task", "space", "class", "metric", "value")
 ALL_CLASSES = "all"
 MANIFEST_VERSION = 2  # 2: seeds are replicates (data seed, method seed), scores have vary and space
 # runs stored before a column existed: what it meant then (seeds varied only the method)
-LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": ""}
+LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": "", "features": "supervised"}
 
 
 def headline(scores):
@@ -39,6 +40,7 @@ class RunKey:
     validation_fraction: float = 0.1  # of the (kept) training pairs, held out for model selection
     model_selection: bool = True  # keep the best validation state and stop early (``paper``: off)
     vary: str = "data"  # what a seed re-draws: "data" (the whole experiment) or "method" (init noise only)
+    features: str = "supervised"  # the feature source (``FeatureSource``); never enters the seeds
 
     @property
     def data_seed(self) -> int:
@@ -64,5 +66,10 @@ class RunKey:
             del fields["paired_fraction"]  # fully paired runs keep the ids they had before the option existed
         else:
             fraction = f"_pf{self.paired_fraction:g}"
+        source = ""
+        if FeatureSource.parse(self.features).implicit:
+            del fields["features"]  # runs of the sources that existed before the option keep their ids
+        else:
+            source = f"_{self.features}"
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}_{digest}"
+        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}{source}_{digest}"
