@@ -49,7 +49,8 @@ def test_label_free_sources_never_read_labels(digits, source):
         for side in ("a", "b"):
             np.testing.assert_array_equal(getattr(getattr(fake.data, split), side),
                                           getattr(getattr(real.data, split), side))
-    assert real.data.train.a.shape == (len(digits.train), FEATURE_DIM)
+    # the trunk's width; PCA keeps the components above round-off (8x8 digits upsampled: 57 of 196)
+    assert real.data.train.a.shape == (len(digits.train), FEATURE_DIM if source == "unsupervised" else 57)
     # the probe reads labels by design, after the features are fixed: shuffled labels score near chance
     assert real.extractor_accuracy["digit"] > 0.5 > fake.extractor_accuracy["digit"]
     assert real.accuracy_metric == PROBE_METRIC and not real.extractors
@@ -86,7 +87,11 @@ def test_pixel_pca_is_fitted_on_train_and_matches_a_direct_projection():
     projected = pixel_features(pca, test)
     expected = (flat_pixels(test) - flat.mean(axis=0)) @ vt[:10].T
     np.testing.assert_allclose(np.abs(projected), np.abs(expected), atol=1e-4)  # components' signs are arbitrary
-    assert fit_pixel_pca(train[:5]).n_components_ == 5  # never more components than rows
+    assert fit_pixel_pca(train[:5]).pca.n_components_ == 5  # never more components than rows
+    # planted: images spanning 3 directions keep exactly 3 components, not round-off ones
+    basis = rng.normal(size=(3, 64))
+    low_rank = (rng.normal(size=(300, 3)) @ basis).reshape(300, 1, 8, 8).astype(np.float32)
+    assert fit_pixel_pca(low_rank).width == 3 and pixel_features(fit_pixel_pca(low_rank), low_rank).shape == (300, 3)
 
 
 def test_feature_source_is_in_the_run_key_and_keeps_existing_ids():

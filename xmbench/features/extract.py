@@ -17,7 +17,7 @@ from xmbench.data.base import CrossModalData, ModalitySpec, PairedSplit
 from xmbench.features.cache import FeatureCache, cache_key
 from xmbench.features.autoencoder import train_autoencoder
 from xmbench.features.cnn import ExtractorConfig, FeatureCNN, encode, extract, train_extractor
-from xmbench.features.pixels import PIXEL_COMPONENTS, fit_pixel_pca, pixel_features
+from xmbench.features.pixels import NEGLIGIBLE_VARIANCE, PIXEL_COMPONENTS, fit_pixel_pca, pixel_features
 from xmbench.features.probe import PROBE_METRIC, probe_accuracy
 from xmbench.options import FeatureSource, Modality
 from xmbench.seeding import derive_seed
@@ -64,7 +64,8 @@ def feature_inputs(
         "provenance": data.provenance,
         # the data's bytes, not its path: another copy with other values never hits this entry
         "data_sha256": data.sha256,
-        "extractor": dataclasses.asdict(config) if source is not FeatureSource.PIXELS else {"pca": PIXEL_COMPONENTS},
+        "extractor": dataclasses.asdict(config) if source is not FeatureSource.PIXELS else {
+            "pca": PIXEL_COMPONENTS, "negligible_variance": NEGLIGIBLE_VARIANCE},
         "device_type": device.type,
         # the thread count changes the order of float sums in training, so the features too
         "torch_threads": torch.get_num_threads(),
