@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from xmbench.data.base import PairedSplit
+from xmbench.testing import planted_pairs  # noqa: F401  (the tests import it from here)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,22 +33,6 @@ def feature_cache(tmp_path_factory) -> Path:
     """One feature cache for the tests that run the harness without testing the cache itself: each
     dataset's extractor trains once per session instead of once per test."""
     return tmp_path_factory.mktemp("feature-cache")
-
-
-def planted_pairs(
-    n_train: int, n_test: int, d_a: int, d_b: int, n_classes: int, noise: float, seed: int
-) -> tuple[PairedSplit, PairedSplit]:
-    """(train, test): two modalities sharing a class signal through different random linear maps."""
-    rng = np.random.default_rng(seed)
-    n = n_train + n_test
-    y = rng.integers(0, n_classes, size=n)
-    centres = rng.standard_normal((n_classes, 8)) * 3
-    latent = centres[y] + noise * rng.standard_normal((n, 8))
-    a = latent @ rng.standard_normal((8, d_a)) + noise * rng.standard_normal((n, d_a))
-    b = latent @ rng.standard_normal((8, d_b)) + noise * rng.standard_normal((n, d_b))
-    a, b = a.astype(np.float32), b.astype(np.float32)
-    train, test = slice(0, n_train), slice(n_train, n)
-    return PairedSplit(a[train], b[train], y[train], y[train]), PairedSplit(a[test], b[test], y[test], y[test])
 
 
 @pytest.fixture

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
 
-from xmbench.data import DATASETS, LoadOptions
+from xmbench.data import LoadOptions, resolve_dataset
 from xmbench.data.fraction import check_fraction, check_validation_fraction
 from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError
@@ -29,6 +30,7 @@ from xmbench.results.schema import ALL_CLASSES, RunKey
 from xmbench.results.store import ResultsStore
 from xmbench.runner import RunInputs, accuracy_by_modality
 from xmbench.seeding import derive_seed
+from xmbench.settings import Settings, as_key, check_settings
 
 DATA_ROOT_ENV = "XMBENCH_DATA_ROOT"
 
@@ -37,8 +39,8 @@ DATA_ROOT_ENV = "XMBENCH_DATA_ROOT"
 class RunConfig:
     """One invocation: a dataset and pairing, several methods and seeds, one profile and device."""
 
-    dataset: str = "digits-colors"
-    methods: tuple[str, ...] = ("cca", "kcca")
+    dataset: str | type = "digits-colors"  # a registered name, a user data file (``.npz``, ...) or a Dataset class
+    methods: tuple[str | type, ...] = ("cca", "kcca")  # registered names or CrossModalMethod classes
     pairing: str | None = None
     seeds: tuple[int, ...] = (0,)
     paired_fractions: tuple[float, ...] = (1.0,)
@@ -55,6 +57,7 @@ class RunConfig:
     validation_fraction: float = 0.1
     model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
     features: str | None = None  # the feature source (``FeatureSource``); None: the dataset's default
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> param -> value (``--set``)
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -70,15 +73,31 @@ class RunReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def resolve_methods(names: Sequence[str]) -> tuple[str, ...]:
-    """Validate method names ("all" expands to every registered method)."""
+def resolve_methods(names: Sequence[str | type]) -> tuple[str, ...]:
+    """Validate method names ("all" expands to every registered method); a method class given
+    directly (a notebook's) is registered under its ``name`` first."""
     if list(names) == ["all"]:
         return tuple(METHODS.names())
-    for name in names:
-        METHODS.get(name)
     if not names:
         raise XmbenchError("no method given; valid: " + ", ".join(METHODS.names()))
-    return tuple(dict.fromkeys(names))
+    resolved = []
+    for entry in names:
+        if isinstance(entry, type):
+            METHODS.add(entry.name, entry, origin=entry.__module__.partition(".")[0])
+            entry = entry.name
+        METHODS.get(entry)
+        resolved.append(entry)
+    return tuple(dict.fromkeys(resolved))
+
+
+def resolve_settings(settings: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> Settings:
+    """``--set`` values checked against the constructors; each must name a method of the run."""
+    checked = check_settings(settings)
+    stray = sorted(set(checked) - set(methods))
+    if stray:
+        raise XmbenchError(f"--set names {', '.join(stray)}, which is not among the run's methods "
+                           f"({', '.join(methods)})")
+    return checked
 
 
 SELECTION_CHOICES = ("auto", "on", "off")
@@ -99,10 +118,11 @@ def resolve_model_selection(choice: str, profile: Profile, validation_fraction: 
 def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunReport:
     """Load the dataset, build frozen features once, then fit, embed and score every
     method x paired fraction x seed."""
-    dataset = DATASETS.get(config.dataset)
+    dataset = resolve_dataset(config.dataset)
     pairing = dataset.check_pairing(config.pairing)
     source = dataset.check_features(config.features)
     methods = resolve_methods(config.methods)
+    settings = resolve_settings(config.settings, methods)
     seeds = distinct(config.seeds, "seed", "--seeds")
     fractions = distinct([check_fraction(f) for f in config.paired_fractions], "paired fraction", "--paired-fraction")
     profile = Profile.parse(config.profile)
@@ -117,7 +137,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     store = ResultsStore(config.out)
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
-               validation_fraction, selection, vary.value, source.value)
+               validation_fraction, selection, vary.value, source.value, as_key(settings.get(method, {})),
+               getattr(dataset, "fingerprint", ""))
         for method in methods
         for fraction in fractions
         for seed in seeds
@@ -139,6 +160,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     if todo:
         with executor.session():
             for outcome in progress(outcomes(), "runs", total=len(todo)):
+                outcome.manifest["config"] = run_record(config, outcome.key)
                 written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
                 if outcome.failure is None:
@@ -157,6 +179,24 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         manifest = store.read_manifest(store.root / "runs" / finished[0]) or {}
         report.modalities = manifest.get("dataset", {}).get("modalities", {})
     return report
+
+
+def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:
+    """The options that reproduce one run (``xmbench run --config`` reads them back from its manifest):
+    this run's method, seed and fraction, resolved where a default depended on the dataset. Machine
+    paths (results, cache, data root) and the executor stay out; a dataset given as a class is named."""
+    record: dict[str, Any] = {
+        "dataset": config.dataset if isinstance(config.dataset, str) else key.dataset,
+        "pairing": key.pairing, "methods": [key.method], "seeds": [key.seed],
+        "paired_fraction": [key.paired_fraction], "profile": key.profile, "features": key.features,
+        "device": config.device, "split_seed": key.split_seed, "vary": key.vary, "keep_self": key.keep_self,
+        "validation_fraction": key.validation_fraction, "model_selection": "on" if key.model_selection else "off",
+    }
+    if config.execution.cpus_per_run is not None:  # the thread count changes a trained method's numbers
+        record["cpus_per_run"] = config.execution.cpus_per_run
+    if key.settings:
+        record["set"] = {key.method: {name: list(v) if isinstance(v, tuple) else v for name, v in key.settings}}
+    return record
 
 
 def _prepare(
@@ -179,7 +219,8 @@ def _prepare(
         + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
     inputs = RunInputs(data, features, config.extractor, {}, timings,
-                       None if data_root is None else str(Path(data_root).expanduser().resolve()))
+                       None if data_root is None else str(Path(data_root).expanduser().resolve()),
+                       {key.method: METHODS.get(key.method) for key in todo})
     kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
     started = time.perf_counter()
     if "features" in kinds:

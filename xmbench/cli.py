@@ -19,7 +19,10 @@ from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
 from xmbench.options import FeatureSource, Profile, Vary
 from xmbench.report import export, paper, tables
+from xmbench.config import merge_sets, read_config
 from xmbench.report.build import build_report
+from xmbench.registry import BUILT_IN
+from xmbench.settings import describe, parse_assignments
 
 
 def _comma_list(value: str) -> tuple[str, ...]:
@@ -60,8 +63,25 @@ def cli() -> None:
     """xmbench: compare cross-modal representation-learning methods on identical frozen features."""
 
 
+def _load_config(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
+    """Eager: the file's values become the defaults of the other options, so the command line wins."""
+    if path is not None:
+        names = {opt.lstrip("-").replace("-", "_"): p.name for p in ctx.command.params for opt in p.opts
+                 if opt.startswith("--") and p.name not in ("config", "settings")}
+        values, entries = read_config(path, names)
+        ctx.default_map = {**(ctx.default_map or {}), **values}
+        ctx.meta["config_set"] = entries
+    return path
+
+
 @cli.command()
-@click.option("--dataset", default="digits-colors", show_default=True, help="A registered dataset (see `xmbench list`).")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), is_eager=True,
+              callback=_load_config, expose_value=False,
+              help="A YAML file of run options and `set` (or a run's manifest.json, to re-run it); "
+              "options given here override it.")
+@click.option("--dataset", default="digits-colors", show_default=True,
+              help="A registered dataset (see `xmbench list`), or your own data: an .npz, a .parquet or a folder "
+              "with a dataset.yaml card (README, Your own data).")
 @click.option("--methods", default="cca,kcca", show_default=True, help="Comma list of methods, or `all`.")
 @click.option("--pairing", default=None, help="Pairing of the two modalities; default: the dataset's first.")
 @click.option("--seeds", default="1", show_default=True, help="A count N (seeds 0..N-1) or a comma list such as 3, or 0,1,2.")
@@ -96,8 +116,13 @@ def cli() -> None:
               help="Each run's CPU request and torch/BLAS thread count; default: ray 1, local unpinned.")
 @click.option("--gpus-per-run", type=float, default=None, help="With --executor ray: each run's GPU request; "
               "default 1 for --device cuda (and auto on a cluster with GPUs), else 0.")
-def run(**options: object) -> None:
+@click.option("--set", "settings", multiple=True, metavar="METHOD.PARAM=VALUE",
+              help="A method hyper-parameter (repeatable), e.g. cmgans.lr=0.001; part of the run id. "
+              "See `xmbench list --method NAME`.")
+@click.pass_context
+def run(ctx: click.Context, **options: object) -> None:
     """Fit every method on the dataset's frozen features; score retrieval and recognition."""
+    entries = merge_sets(ctx.meta.get("config_set", []), options["settings"])
     config = api.RunConfig(
         dataset=options["dataset"],
         methods=_comma_list(options["methods"]),
@@ -117,6 +142,7 @@ def run(**options: object) -> None:
         keep_self=options["keep_self"],
         validation_fraction=options["validation_fraction"],
         model_selection=options["model_selection"],
+        settings=parse_assignments(entries),
         execution=ExecutionConfig(
             options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"]
         ),
@@ -126,8 +152,9 @@ def run(**options: object) -> None:
         names = report.modalities
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
         source = report.scores["features"].iloc[0]
+        dataset = report.scores["dataset"].iloc[0]
         _show(_one_setting(tables.overall_map(report.scores)),
-              f"mAP of {config.dataset}, {source} features (method x task, mean over seeds{legend})")
+              f"mAP of {dataset}, {source} features (method x task, mean over seeds{legend})")
         _show(_one_setting(tables.canonical_correlation(report.scores)),
               "Total canonical correlation of the test embeddings (top k, cross-fitted; mean over seeds)")
         recognition = _one_setting(tables.recognition_accuracy(report.scores))
@@ -252,19 +279,32 @@ def check(**options: object) -> None:
 
 
 @cli.command(name="list")
-def list_() -> None:
-    """Datasets (with pairings), methods and profiles."""
+@click.option("--method", default=None, help="One method's parameters, defaults per profile and documented choices.")
+def list_(method: str | None) -> None:
+    """Datasets (with pairings), methods (with the package each comes from) and profiles."""
+    if method is not None:
+        click.echo(describe(method))
+        return
     click.echo("datasets:")
     for name in DATASETS.names():
         entry = DATASETS.get(name)
         source = entry.check_features(None).value
-        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} {entry.description}")
+        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} "
+                   f"{_origin(DATASETS, name)}{entry.description}")
     click.echo("methods:")
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
-        click.echo(f"  {name:20s} {doc}")
+        click.echo(f"  {name:20s} {_origin(METHODS, name)}{doc}")
     click.echo("profiles: " + ", ".join(p.value for p in Profile))
     click.echo("feature sources (--features): " + ", ".join(f.value for f in FeatureSource))
+    for registry in (METHODS, DATASETS):
+        for where, reason in registry.broken.items():
+            click.echo(f"not loaded: {registry.kind} plugin {where}: {reason}")
+
+
+def _origin(registry, name: str) -> str:  # noqa: ANN001
+    origin = registry.origin(name)
+    return "" if origin == BUILT_IN else f"[{origin}] "
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001

@@ -53,6 +53,9 @@ class RunInputs:
     recognizers: dict[str, dict[Modality, Recognizer]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     data_root: str | None = None  # resolved; in the manifest only (a copy elsewhere is the same data)
+    # the method classes of the invocation by name: a worker that lacks a notebook's or plugin's
+    # registration still gets the class (Ray pickles it with the inputs)
+    methods: dict[str, type] = field(default_factory=dict)
 
     def data_for(self, method: Any) -> CrossModalData:
         """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
@@ -96,9 +99,9 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     split only. The test split is embedded and scored once, after ``fit`` has returned."""
     features = inputs.features
     method_seed = key.method_seed
-    cls = METHODS.get(key.method)
+    cls = inputs.methods.get(key.method) or METHODS.get(key.method)
     selection = {"model_selection": key.model_selection} if "model_selection" in inspect.signature(cls).parameters else {}
-    method = cls.from_profile(key.profile, seed=method_seed, device=str(device), **selection)
+    method = cls.from_profile(key.profile, **dict(key.settings), seed=method_seed, device=str(device), **selection)
     data = inputs.data_for(method)
     timings = dict(inputs.timings)
     manifest = _manifest(key, inputs, device, method) | {"execution": execution or {}}
@@ -169,7 +172,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     scores = pd.concat(rows, ignore_index=True)
     for column, value in zip(
         ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features"),
-        (key.run_id, key.dataset, key.pairing, key.method, key.seed, key.vary, key.profile, key.paired_fraction,
+        (key.run_id, key.dataset, key.pairing, key.method_label, key.seed, key.vary, key.profile, key.paired_fraction,
          key.features),
         strict=True,
     ):
@@ -205,6 +208,7 @@ def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any)
         "key": asdict(key),
         "seeds": {"replicate": key.seed, "vary": key.vary, "data": key.data_seed, "method": key.method_seed},
         "method_params": method.get_params(),
+        "settings": dict(key.settings),  # --set values (in method_params too): why the run id says _set
         "dataset": {
             "name": data.name,
             "pairing": data.pairing,

@@ -170,7 +170,7 @@ class Dataset(ABC):
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData: ...
 
 
-DATASETS: Registry[type[Dataset]] = Registry("dataset")
+DATASETS: Registry[type[Dataset]] = Registry("dataset", group="xmbench.datasets", base=Dataset)
 
 
 def require_data_root(options: LoadOptions, dataset: str) -> Path:

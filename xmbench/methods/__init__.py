@@ -1,4 +1,5 @@
-"""Registered methods. Importing a module registers its classes; add a method by adding a module here."""
+"""Registered methods: the built-in modules below, then installed plugins (entry-point group
+``xmbench.methods``; see README "Benchmark your own method")."""
 
 from xmbench.methods import cca, kcca  # noqa: F401  (registration side effect)
 from xmbench.methods import cmgans  # noqa: F401
@@ -6,5 +7,7 @@ from xmbench.methods import vae_assoc  # noqa: F401
 from xmbench.methods import varalign  # noqa: F401
 from xmbench.methods import syncgan, syncgan_image  # noqa: F401
 from xmbench.methods.base import METHODS, CrossModalMethod
+
+METHODS.load_plugins()
 
 __all__ = ["METHODS", "CrossModalMethod"]

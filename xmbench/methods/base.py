@@ -255,4 +255,4 @@ def check_output(method: str, what: str, Z: np.ndarray, n_rows: int, *, forbid_z
         raise NonFiniteError(f"{method}: {what} has {zero_rows} all-zero rows (cosine similarity undefined)")
 
 
-METHODS: Registry[type[CrossModalMethod]] = Registry("method")
+METHODS: Registry[type[CrossModalMethod]] = Registry("method", group="xmbench.methods", base=CrossModalMethod)

@@ -5,9 +5,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from typing import Any
 
 from xmbench.options import FeatureSource
 from xmbench.seeding import derive_seed
+
+
+def settings_label(method: str, settings: Iterable[tuple[str, Any]]) -> str:
+    """``cmgans`` or ``cmgans[lr=1e-05]``: how tables and figures name a method run with settings."""
+    parts = [f"{name}={_text(value)}" for name, value in settings]
+    return f"{method}[{','.join(parts)}]" if parts else method
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "/".join(_text(v) for v in value)
+    return str(value)
+
 
 KEY_COLUMNS = ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features")
 # ``space``: the latent space a retrieval row was scored in ("A", "B") for methods with one space per
@@ -41,6 +58,20 @@ class RunKey:
     model_selection: bool = True  # keep the best validation state and stop early (``paper``: off)
     vary: str = "data"  # what a seed re-draws: "data" (the whole experiment) or "method" (init noise only)
     features: str = "supervised"  # the feature source (``FeatureSource``); never enters the seeds
+    # the method's ``--set`` values, sorted (param, value) pairs; () = its profile as it is
+    settings: tuple[tuple[str, Any], ...] = ()
+    # a user dataset's content hash (``xmbench.data.user``): two files of one name never share results
+    data_fingerprint: str = ""
+
+    def __post_init__(self) -> None:  # a key read back from JSON has lists where it had tuples
+        pairs = tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in self.settings)
+        object.__setattr__(self, "settings", pairs)
+
+    @property
+    def method_label(self) -> str:
+        """The method's name, with its settings when it has any (``cmgans[lr=1e-05]``): the ``method``
+        column of the scores, so tables never average runs of different settings."""
+        return settings_label(self.method, self.settings)
 
     @property
     def data_seed(self) -> int:
@@ -71,5 +102,11 @@ class RunKey:
             del fields["features"]  # runs of the sources that existed before the option keep their ids
         else:
             source = f"_{self.features}"
+        changed = ""
+        for name, suffix in (("settings", "_set"), ("data_fingerprint", "")):
+            if getattr(self, name):
+                changed += suffix
+            else:
+                del fields[name]  # runs without them keep the ids they had before these fields existed
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}{source}_{digest}"
+        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}{source}{changed}_{digest}"
