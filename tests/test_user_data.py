@@ -137,3 +137,12 @@ def test_a_user_npz_runs_and_reports(tmp_path, feature_cache):
     report = runner.invoke(cli, ["report", "--out", str(out), "--no-figures"])
     assert report.exit_code == 0, report.output
     assert "toy" in report.output and "kcca" in report.output
+
+
+def test_an_image_method_on_user_features_says_the_data_has_no_images(tmp_path, feature_cache):
+    np.savez(tmp_path / "toy.npz", **arrays(300))
+    result = CliRunner().invoke(cli, ["run", "--dataset", str(tmp_path / "toy.npz"), "--methods", "syncgan-image,cca",
+                                      "--out", str(tmp_path / "results"), "--cache-dir", str(feature_cache)])
+    assert result.exit_code != 0
+    assert "syncgan-image needs raw images of both modalities; toy has no image extractor" in result.output
+    assert "done toy_pairs_cca" in result.output  # the other method still runs
