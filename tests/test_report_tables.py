@@ -67,7 +67,7 @@ CLASSES = {"unique": ("A/red", "O/brown"), "non-unique": ("A/red", "O/blue")}
 def lc_row(method, pairing, seed, task, metric, value, cls="all", profile="smoke", fraction=1.0):
     return {
         "run_id": f"{method}-{pairing}-{seed}-{profile}-{fraction}", "dataset": "letters-colors",
-        "pairing": pairing, "method": method, "seed": seed, "profile": profile, "paired_fraction": fraction,
+        "pairing": pairing, "method": method, "seed": seed, "vary": "data", "profile": profile, "paired_fraction": fraction,
         "task": task, "class": cls, "metric": metric, "value": value,
     }
 

@@ -22,7 +22,7 @@ from xmbench.eval.correlation import METRIC as CORRELATION
 from xmbench.eval.correlation import TASK, TOP_K
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.report.stats import mean_ci
-from xmbench.results.schema import ALL_CLASSES, headline
+from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
 
 VAE_ASSOC = "VAE-associator paper"
 THESIS = "Thesis"
@@ -98,9 +98,9 @@ def paper_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     classifier ceilings are shared by all methods of a dataset, so they are averaged per seed
     over the methods' runs first. Headline rows only; replicates (``vary = data``) when there are
     any, else runs with fixed data: the two are never pooled."""
-    scores = scores if "features" in scores else scores.assign(features="supervised")
+    scores = with_legacy_columns(scores)
     rows = comparable_runs(headline(scores[scores["paired_fraction"] == 1.0]))
-    if "vary" in rows and (rows["vary"] == "data").any():
+    if (rows["vary"] == "data").any():
         rows = rows[rows["vary"] == "data"]
     ours = rows.assign(method=rows["method"].where(rows["metric"] != CEILING, "classifier"))
     per_seed = ours.groupby([*KEYS, "profile", "seed"], as_index=False)["value"].mean()

@@ -27,7 +27,7 @@ from xmbench.eval.retrieval import Task
 from xmbench.files import atomic_write_bytes
 from xmbench.options import FeatureSource, Profile
 from xmbench.report.stats import mean_ci
-from xmbench.results.schema import ALL_CLASSES, headline
+from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
 
 SETTING = ["dataset", "pairing", "profile", "features", "vary"]
 METHOD_SEEDS_ONLY = "method seeds only"  # the label of --vary method runs: the data were fixed
@@ -66,17 +66,15 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
 def settings(scores: pd.DataFrame) -> Iterator[tuple[tuple[str, ...], pd.DataFrame]]:
     """(dataset, pairing, profile[, "<source> features"][, "method seeds only"]) and its headline rows,
     in sorted order; the feature source is named unless it is the implicit one (supervised, given)."""
-    defaults = {"vary": "data", "features": FeatureSource.SUPERVISED.value}
-    scores = scores.assign(**{column: value for column, value in defaults.items() if column not in scores})
-    for (dataset, pairing, profile, features, vary), rows in headline(scores).groupby(SETTING, sort=True):
+    for (dataset, pairing, profile, features, vary), rows in headline(with_legacy_columns(scores)).groupby(SETTING, sort=True):
         source = [] if FeatureSource.parse(features).implicit else [f"{features} features"]
         yield (dataset, pairing, profile, *source, *([METHOD_SEEDS_ONLY] if vary == "method" else [])), rows
 
 
 def setting_label(scores: pd.DataFrame) -> str:
-    dataset, pairing, profile = (scores[c].iloc[0] for c in SETTING[:3])
-    vary = f" / {METHOD_SEEDS_ONLY}" if "vary" in scores and scores["vary"].iloc[0] == "method" else ""
-    features = scores["features"].iloc[0] if "features" in scores else FeatureSource.SUPERVISED.value
+    first = with_legacy_columns(scores.iloc[:1]).iloc[0]
+    dataset, pairing, profile, features = first["dataset"], first["pairing"], first["profile"], first["features"]
+    vary = f" / {METHOD_SEEDS_ONLY}" if first["vary"] == "method" else ""
     source = "" if FeatureSource.parse(features).implicit else f" / {features} features"
     return f"{dataset} / {pairing} / {profile}{source}{vary}" + profile_caveat(profile)
 

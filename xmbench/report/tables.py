@@ -16,7 +16,7 @@ from xmbench.features.extract import EXTRACTOR_METRIC
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource, Profile
 from xmbench.report import paper, stats
-from xmbench.results.schema import ALL_CLASSES, headline
+from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
 
 GROUP = ["dataset", "pairing", "profile"]
 METHOD = ["paired_fraction", "method"]
@@ -164,7 +164,7 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     xmbench. One table per (dataset, profile, paired fraction): means never mix profiles or
     fractions. Per-class tables only for the largest paired fraction of each dataset and profile
     unless ``per_class_all_fractions`` (a fraction sweep would multiply them)."""
-    scores = _with_setting_columns(scores)
+    scores = with_legacy_columns(scores)
     spaces = scores[scores["space"] != ""] if "space" in scores else scores.iloc[:0]
     scores = headline(scores)
     is_all = scores["class"] == ALL_CLASSES
@@ -436,14 +436,8 @@ def _class_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return keyed, ["classes matched across pairings by the part before '/'; " + "; ".join(notes)] if notes else []
 
 
-def _with_setting_columns(scores: pd.DataFrame) -> pd.DataFrame:
-    """Tables of runs stored before ``vary`` or ``features`` existed: what they meant then."""
-    defaults = {"vary": "data", "features": FeatureSource.SUPERVISED.value}
-    return scores.assign(**{column: value for column, value in defaults.items() if column not in scores})
-
-
 def _settings(rows: pd.DataFrame):
-    groups = _with_setting_columns(rows).groupby(SETTING, sort=False)
+    groups = with_legacy_columns(rows).groupby(SETTING, sort=False)
     return sorted(groups, key=lambda item: (item[0][0], item[0][1], -item[0][2], item[0][3], item[0][4]))
 
 

@@ -36,6 +36,15 @@ MANIFEST_VERSION = 2  # 2: seeds are replicates (data seed, method seed), scores
 LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": "", "features": "supervised"}
 
 
+def with_legacy_columns(scores):
+    """``scores`` with every ``LEGACY_COLUMNS`` column present and its empty cells filled: what rows
+    stored before the column existed meant. The one place that decides it, for the store and for
+    tables handed to the report directly."""
+    filled = {column: scores[column].replace("", legacy).fillna(legacy) if column in scores else legacy
+              for column, legacy in LEGACY_COLUMNS.items()}
+    return scores.assign(**filled)
+
+
 def headline(scores):
     """The headline rows of a scores table (``space`` empty): one per (run, task, class, metric),
     without the per-space retrieval rows of methods with one latent space per modality."""

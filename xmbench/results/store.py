@@ -23,7 +23,7 @@ import pandas as pd
 
 from xmbench.errors import XmbenchError, first_line
 from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
-from xmbench.results.schema import COLUMNS, KEY_COLUMNS, LEGACY_COLUMNS, RunKey
+from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey, with_legacy_columns
 
 EMBEDDINGS = "embeddings.npz"
 MANIFEST = "manifest.json"
@@ -128,8 +128,7 @@ class ResultsStore:
         if not frames:
             raise XmbenchError(f"no finished runs under {self.root}; run `xmbench run` first")
         table = pd.concat(frames, ignore_index=True)
-        for column, legacy in LEGACY_COLUMNS.items():  # runs stored before the column existed
-            table[column] = table[column].replace("", legacy).fillna(legacy) if column in table else legacy
+        table = with_legacy_columns(table)  # runs stored before a column existed
         # keep the last row per key: a re-run with --force replaces, never duplicates
         return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "space", "class", "metric"], keep="last")
 
