@@ -18,12 +18,13 @@ from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError
 from xmbench.eval.protocol import needs_recognizers
 from xmbench.eval.recognition import Recognizer, fit_recognizers, image_recognizers
+from xmbench.eval.retrieval import zero_rows
 from xmbench.executors import ExecutionConfig, make_executor
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import build_features
 from xmbench.methods import METHODS
-from xmbench.options import FeatureSource, Profile, Vary
+from xmbench.options import FeatureSource, Modality, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, RunKey
@@ -218,6 +219,7 @@ def _prepare(
         f"{features.accuracy_metric.replace('_', ' ')} "
         + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
     )
+    _warn_zero_rows(features.data, log)
     inputs = RunInputs(data, features, config.extractor, {}, timings,
                        None if data_root is None else str(Path(data_root).expanduser().resolve()),
                        {key.method: METHODS.get(key.method) for key in todo})
@@ -239,6 +241,15 @@ def _prepare(
             f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
         ))
     return inputs
+
+
+def _warn_zero_rows(data, log: Callable[[str], None]) -> None:
+    """One line per modality whose features have all-zero rows: translation into it is not scored."""
+    for modality, spec in zip(Modality, data.modalities, strict=True):
+        counts = {name: zero_rows(split.x(modality)) for name, split in (("train", data.train), ("test", data.test))}
+        if any(counts.values()):
+            log(f"WARNING: {counts['train']} train and {counts['test']} test {spec.name} features are all-zero "
+                f"(cosine similarity undefined): translation retrieval into {spec.name} is not scored")
 
 
 def _overall(recognizer: Recognizer) -> float:

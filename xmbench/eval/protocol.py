@@ -11,7 +11,15 @@ import pandas as pd
 from xmbench.data.base import PairedSplit
 from xmbench.eval.correlation import correlation_rows
 from xmbench.eval.recognition import Recognizer, recognition_accuracy
-from xmbench.eval.retrieval import OVERALL, Task, TranslationTask, evaluate_retrieval, retrieval_ap, summary_rows
+from xmbench.eval.retrieval import (
+    OVERALL,
+    Task,
+    TranslationTask,
+    evaluate_retrieval,
+    retrieval_ap,
+    summary_rows,
+    zero_rows,
+)
 from xmbench.eval.synchrony import synchronous_rate
 from xmbench.features.extract import Featurizer
 from xmbench.options import Modality
@@ -109,7 +117,10 @@ def translation_scores(
     AP by the code that scores every task. Methods on raw images translate into images: with
     ``featurize`` (the frozen extractors, ``image_featurizer``) the translated and the real target
     images are both mapped to the target's features and ranked there, the space the feature methods
-    are scored in; without it they get no rows. Empty for methods that cannot translate."""
+    are scored in; without it they get no rows. Empty for methods that cannot translate. A task
+    whose real target features have an all-zero row gets no rows either: cosine ranking is
+    undefined there whatever the method does (e.g. a ReLU extractor mapping one flat colour to the
+    zero vector); ``_prepare`` says so in one warning line per such modality."""
     images = method.input_kind != "features"
     if not method.can_translate or (images and featurize is None):
         return pd.DataFrame(columns=TABLE)
@@ -119,6 +130,8 @@ def translation_scores(
         queries, gallery = method.translate(source, test.x(source)), test.x(target)
         if images:
             queries, gallery = featurize(target, queries), featurize(target, gallery)
+        if zero_rows(gallery):
+            continue
         ap = retrieval_ap(queries, test.y(source), gallery, test.y(target))
         rows += summary_rows(task, ap, test.y(source), list(class_names))
     return pd.DataFrame(rows).assign(space=HEADLINE)[TABLE]

@@ -64,6 +64,11 @@ OVERALL = "all"  # the class column of a task's row over all its queries
 QUANT_BITS = 26
 
 
+def zero_rows(x: np.ndarray) -> int:
+    """How many rows of ``x`` are all zero: rows cosine similarity is undefined for."""
+    return int((~np.asarray(x).any(axis=1)).sum())
+
+
 def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
     """Rows scaled to unit L2 norm and rounded to integers * 2**-QUANT_BITS; float64 (n, d) of integers."""
     x = np.asarray(x, dtype=np.float64)

@@ -13,7 +13,7 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.standardise import StandardisedFeatures, positive_int, shape_problems
+from xmbench.methods.standardise import StandardisedFeatures, positive_int, scaling_problems, shape_problems
 from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
 from xmbench.methods.vae_assoc_nets import (
     MODALITIES,
@@ -38,9 +38,19 @@ def _direction(source: str, target: str) -> str:
 class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     """One VAE per modality, each with its own latent space, linked by two variational associators.
 
-    Features are standardised per modality with the mean and std of all its training rows (paired
-    and unpaired; a constant feature keeps std 1); the networks work in that space and ``translate``
-    / ``reconstruct`` return de-standardised features, comparable with real ones.
+    Features are centred with the mean of all the modality's training rows (paired and unpaired)
+    and scaled (``scaling``, see ``StandardisedFeatures``): by default ``"modality"``, one scale per
+    modality so that the mean feature variance is 1 and the features keep their relative variances;
+    ``"feature"`` (each feature to unit variance) was the default before. The networks work in that
+    space and ``translate`` / ``reconstruct`` return de-standardised features, comparable with real
+    ones. Why (measured, quick, seed 0): on mnist-halves (PCA scores of pixels), per-feature scaling
+    whitens the 196 components, so the covariance is the identity and no direction is worth a
+    latent dimension; both VAEs collapsed to the prior (KL .003 at update 150 and below 1e-4 after
+    3,000 updates without selection, reconstruction error 195 of a total variance of 196, their
+    reconstructions recognised at chance, .089), and retrieval stayed at chance (.104). With
+    ``"modality"``: validation mAP .413, test mAP .431, reconstructions recognised at .861
+    (ceiling .864). On digits-colors supervised features (3 replicates) it is no worse: validation
+    mAP .971 vs .964 (varalign .988 vs .987).
 
     Phase 1, intra-modal (Eq. 6). Per modality a VAE: encoder MLP d -> ``hidden`` -> (mu, logvar)
     of size ``latent_dim`` (modality b: ``latent_dim_b`` if given, the paper's "ours-flex"), decoder
@@ -133,6 +143,7 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
         model_selection: bool = False,
         eval_every: int = 50,
         patience: int = 10,
+        scaling: str = "modality",
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -152,11 +163,13 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
         self.eval_every = eval_every
         self.patience = patience
         self.seed = seed
+        self.scaling = scaling
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
         problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "associator_hidden"))
+        problems += scaling_problems(self)
         problems += schedule_problems(self, ("intra_epochs", "intra_updates"), ("cross_epochs", "cross_updates"))
         if self.latent_dim_b is not None and not positive_int(self.latent_dim_b):
             problems.append(f"latent_dim_b must be None or a positive integer, got {self.latent_dim_b!r}")

@@ -14,7 +14,7 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.standardise import StandardisedFeatures, shape_problems
+from xmbench.methods.standardise import StandardisedFeatures, scaling_problems, shape_problems
 from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
 from xmbench.methods.vae_assoc_nets import (
     MODALITIES,
@@ -61,8 +61,10 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
     directly used by the decoder of the single-modal VAE". Both directions get such a pair, so
     there are two latent spaces: "b" (the single-modal VAE of b) and "a". Our reading:
 
-    Features are standardised per modality (mean and std of all its training rows, paired and
-    unpaired; a constant feature keeps std 1); ``translate`` / ``reconstruct`` de-standardise.
+    Features are centred and scaled as in vae-assoc (``scaling``, default ``"modality"``: one scale
+    per modality, relative variances kept; ``"feature"``: unit variance per feature, which whitens
+    PCA features; see ``StandardisedFeatures`` and vae-assoc's docstring for the measurement), from
+    all training rows (paired and unpaired); ``translate`` / ``reconstruct`` de-standardise.
 
     Phase 1 (``vae_epochs``): four independent VAEs (encoder MLP d -> ``hidden`` -> (mu, logvar) of
     size ``latent_dim``, decoder latent -> reversed ``hidden`` -> d, linear output), each with its
@@ -144,6 +146,7 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
         model_selection: bool = False,
         eval_every: int = 50,
         patience: int = 10,
+        scaling: str = "modality",
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -164,11 +167,13 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
         self.eval_every = eval_every
         self.patience = patience
         self.seed = seed
+        self.scaling = scaling
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
         problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "aligner_hidden"))
+        problems += scaling_problems(self)
         problems += schedule_problems(self, ("vae_epochs", "vae_updates"), ("align_epochs", "align_updates"))
         if self.alignment not in DIVERGENCES:
             problems.append(f"alignment must be one of {', '.join(DIVERGENCES)}, got {self.alignment!r}")
