@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.conftest import planted_pairs
-from xmbench.data.base import PairedSplit
+from xmbench.api import _warn_zero_rows
+from xmbench.data.base import ModalitySpec, PairedSplit
 from xmbench.errors import XmbenchError
 from xmbench.eval.protocol import retrieval_scores, score_method, embed_split
 from xmbench.eval.recognition import CEILING, RECOGNITION, accuracy_rows, fit_recognizers, recognition_accuracy
@@ -222,3 +225,26 @@ def test_image_translations_are_scored_through_the_featurizer_in_feature_space(c
     # without a featurizer, translations into images are not ranked at all
     table, _, _ = score_method(method, image_test, CLASSES, None)
     assert not table["task"].isin(["A=>B", "B=>A"]).any()
+
+
+def test_translation_into_features_with_an_all_zero_row_is_not_scored_and_the_rest_is(clusters):
+    train, test = clusters
+    method = NoisyOracle().fit(train)
+    b = test.b.copy()
+    b[3] = 0.0  # a real target feature row cosine cannot rank (a ReLU extractor can give one)
+    table, _, _ = score_method(method, PairedSplit(test.a, b, test.y_a, test.y_b), CLASSES, None)
+    assert "A=>B" not in set(table["task"])  # into b: undefined, so absent rather than a number
+    assert "B=>A" in set(table["task"])
+    assert {"A->B", "B->A", "A->A+B", "B->A+B"} <= set(table["task"])
+
+
+def test_features_with_all_zero_rows_get_one_warning_line_per_modality(clusters):
+    train, test = clusters
+    b = test.b.copy()
+    b[[1, 4]] = 0.0
+    data = SimpleNamespace(train=train, test=PairedSplit(test.a, b, test.y_a, test.y_b),
+                           modalities=(ModalitySpec("digit", (1, 8, 8)), ModalitySpec("colour", (3, 8, 8))))
+    lines: list[str] = []
+    _warn_zero_rows(data, lines.append)
+    assert lines == ["WARNING: 0 train and 2 test colour features are all-zero (cosine similarity undefined): "
+                     "translation retrieval into colour is not scored"]
