@@ -4,7 +4,10 @@ Andrew et al. (ICML 2013) and the multi-view papers after them report, on the te
 of the top k = 50 canonical correlations between the learned representations of the two views.
 xmbench computes it for every method from its test embeddings (``eval.protocol.embed_split``):
 
-- k = min(``TOP_K``, width of either embedding), recorded in the task name ("A<->B, k=50").
+- k = min(``TOP_K``, width of either embedding), recorded in the task name ("A<->B, k=50"), on
+  purpose: a sum over 9 correlations and one over 10 are different quantities (each term is at
+  most 1), so runs with different k get different columns of a table instead of one mean of
+  unlike sums.
 - Cross-fitted (our choice): the test pairs are split in two halves by a fixed seed (the same
   halves for every method of a replicate); a linear CCA is fitted on one half and the correlations
   of its k directions are measured on the other half, then the other way round; the two sums are
