@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from xmbench.features.extract import EXTRACTOR_METRIC, build_features, feature_i
 from xmbench.features.pixels import fit_pixel_pca, flat_pixels, pixel_features
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource
-from xmbench.results.schema import RunKey
+from xmbench.results.schema import RunKey, with_legacy_columns
 
 CPU = torch.device("cpu")
 FAST = ExtractorConfig(epochs=1)
@@ -130,3 +131,12 @@ def test_a_run_records_its_feature_source_and_image_methods_need_supervised(tmp_
     probe = report.scores[report.scores["metric"] == PROBE_METRIC]
     assert set(probe["class"]) == {"digit", "colour"}
     assert (report.scores["metric"] == "total_canonical_correlation").any()
+
+
+def test_rows_stored_before_the_option_get_the_source_their_dataset_had():
+    stored = pd.DataFrame({"dataset": ["wikipedia", "digits-colors", "wikipedia", "mine.npz", "mnist-halves"],
+                           "features": ["", None, "given", "pixels", "pixels"]})
+    assert with_legacy_columns(stored)["features"].tolist() == ["given", "supervised", "given", "pixels", "pixels"]
+    older = stored.drop(columns="features")  # before the column existed
+    assert with_legacy_columns(older)["features"].tolist() == ["given", "supervised", "given", "supervised",
+                                                               "supervised"]

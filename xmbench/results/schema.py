@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from xmbench.data import DATASETS
 from xmbench.options import FeatureSource
 from xmbench.seeding import derive_seed
 
@@ -39,10 +42,23 @@ LEGACY_COLUMNS = {"paired_fraction": 1.0, "vary": "method", "space": "", "featur
 def with_legacy_columns(scores):
     """``scores`` with every ``LEGACY_COLUMNS`` column present and its empty cells filled: what rows
     stored before the column existed meant. The one place that decides it, for the store and for
-    tables handed to the report directly."""
+    tables handed to the report directly. ``features``: a dataset that ships features (wikipedia)
+    had only the source ``given``, every other one only ``supervised``."""
     filled = {column: scores[column].replace("", legacy).fillna(legacy) if column in scores else legacy
-              for column, legacy in LEGACY_COLUMNS.items()}
+              for column, legacy in LEGACY_COLUMNS.items() if column != "features"}
+    given = scores["dataset"].map(_ships_features).astype(bool) if "dataset" in scores else False
+    legacy = np.where(given, FeatureSource.GIVEN.value, LEGACY_COLUMNS["features"])
+    if "features" in scores:
+        stored = scores["features"]
+        missing = stored.isna() | (stored == "")
+        filled["features"] = stored.where(~missing, legacy)
+    else:
+        filled["features"] = legacy
     return scores.assign(**filled)
+
+
+def _ships_features(dataset: object) -> bool:
+    return dataset in DATASETS and not DATASETS.get(dataset).has_images
 
 
 def headline(scores):
