@@ -93,12 +93,12 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     every ``eval_every`` updates without improvement.
 
     Profiles (our choice): ``smoke`` 20 + 20 updates; ``quick`` model selection, validation every 50
-    updates, patience 3, at most 3,000 + 3,000 updates (digits-colors: phase 1 stopped after 1,650,
+    updates, patience 3, at most 3,000 + 3,000 updates (digits-colors, feature scaling: phase 1 stopped after 1,650,
     phase 2 after 750); ``paper`` 100 + 100 epochs, no model selection (the paper trains phase 1
     "until convergence"; its epochs are not given).
 
-    Known sensitivity (measured, digits-colors, seed 0, 700 associator updates): the result depends
-    on where phase 1 stops, and phase 1's own validation loss cannot see it. With 1,000 / 1,500 /
+    Known sensitivity (measured with ``scaling="feature"``, digits-colors, seed 0, 700 associator
+    updates): the result depends on where phase 1 stops, and phase 1's own validation loss cannot see it. With 1,000 / 1,500 /
     1,800 / 2,500 VAE updates the colour VAE keeps 9 / 5 / 4 / 4 of 64 latent dimensions active (a
     10-point modality needs few; the KL term prunes the rest; the summed validation loss differs by
     0.4% between 1,500 and 1,800), and test mAP is .903 / .894 / .759 / .679 (A->B .972 / .962 /
