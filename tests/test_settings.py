@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -51,6 +52,19 @@ def test_settings_change_the_run_id_and_the_method_label():
     assert slower.data_seed == base.data_seed and slower.method_seed == base.method_seed  # same replicate
     again = RunKey(**json.loads(json.dumps(slower.__dict__)))  # read back from a manifest
     assert again == slower and again.run_id == slower.run_id
+
+
+def test_training_options_off_the_profile_default_are_in_the_method_label():
+    """Runs with and without model selection (or another validation fraction) are different
+    methods in every table: averaged as one, cca k=50 on mnist-halves read .289 (.322 and .256)."""
+    quick = RunKey("digits-colors", "unique", "cca", 0, "quick", settings=as_key({"n_components": 50}))
+    assert quick.method_label == "cca[n_components=50]"
+    assert replace(quick, model_selection=False).method_label == "cca[n_components=50,model_selection=off]"
+    assert replace(quick, validation_fraction=0.2).method_label == "cca[n_components=50,validation_fraction=0.2]"
+    no_split = replace(quick, settings=(), validation_fraction=0.0, model_selection=False)
+    assert no_split.method_label == "cca[validation_fraction=0]"  # no split: selection is off by default
+    paper = RunKey("digits-colors", "unique", "cca", 0, "paper", model_selection=False)
+    assert paper.method_label == "cca" and replace(paper, model_selection=True).method_label == "cca[model_selection=on]"
 
 
 def test_a_setting_for_a_method_not_in_the_run_is_an_error(tmp_path):

@@ -27,7 +27,7 @@ from xmbench.methods import METHODS
 from xmbench.options import FeatureSource, Modality, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
-from xmbench.results.schema import ALL_CLASSES, RunKey
+from xmbench.results.schema import ALL_CLASSES, DEFAULT_VALIDATION_FRACTION, RunKey
 from xmbench.results.store import ResultsStore
 from xmbench.runner import RunInputs, accuracy_by_modality
 from xmbench.seeding import derive_seed
@@ -55,7 +55,7 @@ class RunConfig:
     split_seed: int = 0
     vary: str = "data"  # what a seed re-draws: "data" (split, partners, extractor, method) or "method" only
     keep_self: bool = False
-    validation_fraction: float = 0.1
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
     features: str | None = None  # the feature source (``FeatureSource``); None: the dataset's default
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> param -> value (``--set``)
@@ -105,14 +105,13 @@ SELECTION_CHOICES = ("auto", "on", "off")
 
 
 def resolve_model_selection(choice: str, profile: Profile, validation_fraction: float) -> bool:
-    """``auto``: on for ``smoke`` and ``quick``, off for ``paper`` (the papers train fixed schedules);
-    off without a validation split."""
+    """``auto``: ``Profile.selects_models``; ``on`` needs a validation split."""
     if choice not in SELECTION_CHOICES:
         raise XmbenchError(f"invalid model selection {choice!r}; valid: {', '.join(SELECTION_CHOICES)}")
     if choice == "on" and validation_fraction == 0:
         raise XmbenchError("model selection needs a validation split: --validation-fraction must be above 0")
     if choice == "auto":
-        return profile is not Profile.PAPER and validation_fraction > 0
+        return profile.selects_models(validation_fraction)
     return choice == "on"
 
 

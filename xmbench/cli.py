@@ -104,7 +104,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, path: Path | None) 
               help="What each seed re-draws: data = the whole experiment (split where there is no official one, "
               "partners, validation split, extractor, recognizers, method); method = the method only (init noise).")
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
-@click.option("--validation-fraction", type=float, default=0.1, show_default=True,
+@click.option("--validation-fraction", type=float, default=api.DEFAULT_VALIDATION_FRACTION, show_default=True,
               help="Fraction of the training pairs held out for model selection (0 to 0.5; 0: none).")
 @click.option("--model-selection", type=click.Choice(api.SELECTION_CHOICES), default="auto", show_default=True,
               help="Keep the best validation state and stop early; auto: on for smoke and quick, off for paper.")

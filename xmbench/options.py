@@ -40,6 +40,11 @@ class Profile(StrOption):
         """What every table and figure of this profile must say about its numbers ("" if nothing)."""
         return "smoke: CI-sized, not converged" if self is Profile.SMOKE else ""
 
+    def selects_models(self, validation_fraction: float) -> bool:
+        """Model selection's default (``--model-selection auto``): on for ``smoke`` and ``quick``,
+        off for ``paper`` (the papers train fixed schedules); off without a validation split."""
+        return self is not Profile.PAPER and validation_fraction > 0
+
 
 class Modality(StrOption):
     """The two modalities of every dataset; each dataset names them (e.g. A = letter, B = colour)."""

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from xmbench.data import DATASETS
-from xmbench.options import FeatureSource
+from xmbench.options import FeatureSource, Profile
 from xmbench.seeding import derive_seed
 
 
@@ -67,6 +67,9 @@ def headline(scores):
     return scores[scores["space"] == ""] if "space" in scores else scores
 
 
+DEFAULT_VALIDATION_FRACTION = 0.1
+
+
 @dataclass(frozen=True)
 class RunKey:
     """Everything that identifies one run; equal keys are the same run (and are resumed/skipped)."""
@@ -79,7 +82,7 @@ class RunKey:
     split_seed: int = 0
     keep_self: bool = False
     paired_fraction: float = 1.0
-    validation_fraction: float = 0.1  # of the (kept) training pairs, held out for model selection
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION  # of the (kept) training pairs, held out for model selection
     model_selection: bool = True  # keep the best validation state and stop early (``paper``: off)
     vary: str = "data"  # what a seed re-draws: "data" (the whole experiment) or "method" (init noise only)
     features: str = "supervised"  # the feature source (``FeatureSource``); never enters the seeds
@@ -95,8 +98,16 @@ class RunKey:
     @property
     def method_label(self) -> str:
         """The method's name, with its settings when it has any (``cmgans[lr=1e-05]``): the ``method``
-        column of the scores, so tables never average runs of different settings."""
-        return settings_label(self.method, self.settings)
+        column of the scores, so tables never average runs of different settings. A validation
+        fraction or model selection other than the profile's default is a setting too
+        (``cca[n_components=50,model_selection=off]``): both change what the method is trained on
+        or which state is scored."""
+        training = []
+        if self.validation_fraction != DEFAULT_VALIDATION_FRACTION:
+            training.append(("validation_fraction", self.validation_fraction))
+        if self.model_selection != Profile(self.profile).selects_models(self.validation_fraction):
+            training.append(("model_selection", "on" if self.model_selection else "off"))
+        return settings_label(self.method, [*self.settings, *training])
 
     @property
     def data_seed(self) -> int:
