@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,7 @@ from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
 from xmbench.results.schema import ALL_CLASSES, DEFAULT_VALIDATION_FRACTION, RunKey
 from xmbench.results.store import ResultsStore
-from xmbench.runner import RunInputs, accuracy_by_modality
+from xmbench.runner import RunInputs, accuracy_by_modality, build_method
 from xmbench.seeding import derive_seed
 from xmbench.settings import Settings, as_key, check_settings
 
@@ -146,8 +147,13 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     report = RunReport(scores=pd.DataFrame())
     todo = [key for key in keys if config.force or not store.is_complete(key)]
     report.skipped = [key.run_id for key in keys if key not in todo]
-    for run_id in report.skipped:
-        log(f"skip {run_id} (finished earlier; --force re-runs it)")
+    for key in keys:
+        if key not in todo:
+            log(f"skip {key.run_id} (finished earlier; --force re-runs it)")
+            changes = changed_params(store.read_manifest(store.run_dir(key)) or {}, build_method(key, str(device)))
+            if changes:
+                log(f"WARNING {key.run_id}: stored with other {key.method} parameters than this version's "
+                    f"({'; '.join(changes)}); --force re-runs it with the current ones")
     replicates: dict[int, list[RunKey]] = {}  # data seed -> its runs: one dataset load and feature set each
     for key in todo:
         replicates.setdefault(key.data_seed, []).append(key)
@@ -179,6 +185,16 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         manifest = store.read_manifest(store.root / "runs" / finished[0]) or {}
         report.modalities = manifest.get("dataset", {}).get("modalities", {})
     return report
+
+
+def changed_params(manifest: Mapping[str, Any], method: Any) -> list[str]:
+    """How ``method``'s parameters differ from those a stored run recorded ("scaling: not recorded
+    -> 'modality'"): a default changed by an upgrade keeps the run id, so a skipped run may hold
+    numbers of other settings. The device is left out: it is chosen per invocation."""
+    stored = manifest.get("method_params", {})
+    current = json.loads(json.dumps(method.get_params(), default=str))  # as a manifest stores them
+    return [f"{name}: {repr(stored[name]) if name in stored else 'not recorded'} -> {value!r}"
+            for name, value in current.items() if name != "device" and stored.get(name, object()) != value]
 
 
 def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:

@@ -62,6 +62,14 @@ class RunInputs:
         return self.raw if method.input_kind == "images" else self.features.data
 
 
+def build_method(key: RunKey, device: str, cls: type | None = None) -> Any:
+    """The unfitted method of one run, as its key says: profile, ``--set`` values, method seed and
+    model selection (for methods that take it). ``cls``: the class when it is not registered here."""
+    cls = cls or METHODS.get(key.method)
+    selection = {"model_selection": key.model_selection} if "model_selection" in inspect.signature(cls).parameters else {}
+    return cls.from_profile(key.profile, **dict(key.settings), seed=key.method_seed, device=device, **selection)
+
+
 @dataclass
 class RunOutcome:
     """Everything a finished (or failed) run leaves in the results store."""
@@ -99,9 +107,7 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     split only. The test split is embedded and scored once, after ``fit`` has returned."""
     features = inputs.features
     method_seed = key.method_seed
-    cls = inputs.methods.get(key.method) or METHODS.get(key.method)
-    selection = {"model_selection": key.model_selection} if "model_selection" in inspect.signature(cls).parameters else {}
-    method = cls.from_profile(key.profile, **dict(key.settings), seed=method_seed, device=str(device), **selection)
+    method = build_method(key, str(device), inputs.methods.get(key.method))
     data = inputs.data_for(method)
     timings = dict(inputs.timings)
     manifest = _manifest(key, inputs, device, method) | {"execution": execution or {}}
