@@ -50,6 +50,17 @@ def test_paper_comparison_uses_fully_paired_runs_and_shared_ceilings(scores):
     assert ("mnist-fashion", "vae-assoc", "B->A", "recognition_accuracy") not in table.index
 
 
+def test_a_run_with_settings_meets_the_paper_value_of_its_method_under_its_label():
+    task = "A<->B, k=50"
+    halves = pd.DataFrame([
+        row("cca", "A<->B, k=6", "total_canonical_correlation", 5.6),
+        row("cca[n_components=50,model_selection=off]", task, "total_canonical_correlation", 26.4),
+    ]).assign(dataset="mnist-halves", pairing="instance", features="pixels")
+    table = paper_comparison(halves).droplevel(["dataset", "pairing", "features", "profile", "class", "metric"])
+    assert table.index.tolist() == [("cca[n_components=50,model_selection=off]", task)]
+    assert table.iloc[0]["paper"] == 28.0 and table.iloc[0]["xmbench"] == pytest.approx(26.4)
+
+
 def test_thesis_classes_are_real_class_names():
     from xmbench.data import colors
     from xmbench.data.emnist import LETTERS
