@@ -146,14 +146,14 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     ]
     report = RunReport(scores=pd.DataFrame())
     todo = [key for key in keys if config.force or not store.is_complete(key)]
-    report.skipped = [key.run_id for key in keys if key not in todo]
-    for key in keys:
-        if key not in todo:
-            log(f"skip {key.run_id} (finished earlier; --force re-runs it)")
-            changes = changed_params(store.read_manifest(store.run_dir(key)) or {}, build_method(key, str(device)))
-            if changes:
-                log(f"WARNING {key.run_id}: stored with other {key.method} parameters than this version's "
-                    f"({'; '.join(changes)}); --force re-runs it with the current ones")
+    skipped = [key for key in keys if key not in todo]
+    report.skipped = [key.run_id for key in skipped]
+    for key in skipped:
+        log(f"skip {key.run_id} (finished earlier; --force re-runs it)")
+        changes = changed_params(store.read_manifest(store.run_dir(key)) or {}, build_method(key, str(device)))
+        if changes:
+            log(f"WARNING {key.run_id}: stored with other {key.method} parameters than this version's "
+                f"({'; '.join(changes)}); --force re-runs it with the current ones")
     replicates: dict[int, list[RunKey]] = {}  # data seed -> its runs: one dataset load and feature set each
     for key in todo:
         replicates.setdefault(key.data_seed, []).append(key)

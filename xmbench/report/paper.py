@@ -22,7 +22,7 @@ from xmbench.eval.correlation import METRIC as CORRELATION
 from xmbench.eval.correlation import TASK, TOP_K
 from xmbench.eval.recognition import CEILING, RECOGNITION
 from xmbench.report.stats import mean_ci
-from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
+from xmbench.results.schema import ALL_CLASSES, headline, label_method, with_legacy_columns
 
 VAE_ASSOC = "VAE-associator paper"
 THESIS = "Thesis"
@@ -108,7 +108,7 @@ def paper_comparison(scores: pd.DataFrame) -> pd.DataFrame:
     summary = pd.DataFrame(summary.tolist(), index=summary.index, columns=["xmbench", "ci", "n"]).reset_index()
     # a run with settings meets the paper value of its method under its own label (mnist-halves: only
     # cca[n_components=50,model_selection=off] has the published k = 50, which the task names)
-    summary = summary.assign(label=summary["method"], method=summary["method"].astype(str).str.split("[", n=1, regex=False).str[0])
+    summary = summary.assign(label=summary["method"], method=summary["method"].map(label_method))
     table = PAPER_VALUES.merge(summary, on=KEYS).assign(method=lambda t: t["label"])
     index = ["dataset", "pairing", "features", "profile", "method", "task", "class", "metric"]
     return table.set_index(index)[["paper", "xmbench", "ci", "n", "source"]]

@@ -21,6 +21,11 @@ def settings_label(method: str, settings: Iterable[tuple[str, Any]]) -> str:
     return f"{method}[{','.join(parts)}]" if parts else method
 
 
+def label_method(label: str) -> str:
+    """The method a ``settings_label`` names: ``cca`` for ``cca[n_components=50]``."""
+    return label.split("[", 1)[0]
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
