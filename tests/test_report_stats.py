@@ -109,7 +109,16 @@ def test_holm_by_hand_and_against_the_sequential_procedure():
         assert set(np.flatnonzero(stats.holm(p) <= alpha)) == _holm_rejections(p, alpha)
 
 
-def test_apply_holm_corrects_over_the_whole_table_and_marks_ties():
+def test_holm_agrees_with_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 7, 40):
+        p = rng.uniform(0, 0.2, size=m) ** 2
+        assert stats.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-12)
+
+
+def test_compare_columns_corrects_over_the_whole_table_and_marks_ties():
     good = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
     # "other" trails "good" by a small noisy margin in two columns: p .027 and .040 on its own
     columns = {
@@ -119,12 +128,58 @@ def test_apply_holm_corrects_over_the_whole_table_and_marks_ties():
     alone = {k: stats.compare_to_best(v) for k, v in columns.items()}
     raw = [alone[k].loc["other", "p_vs_best"] for k in columns]
     assert all(0.01 < p < 0.05 for p in raw) and all(alone[k].loc["other", "worse"] for k in columns)
-    table = stats.apply_holm(alone)
-    assert [table[k].loc["other", "p_holm"] for k in columns] == pytest.approx(list(stats.holm(raw)))
+    table = stats.compare_columns(columns)
+    assert table.family == 2
+    assert [table.frames[k].loc["other", "p_holm"] for k in columns] == pytest.approx(list(stats.holm(raw)))
     for k in columns:  # after the correction neither difference is significant: the column is a tie
-        assert not table[k].loc["other", "worse"] and table[k].loc["other", "tied_best"]
-        assert table[k].loc["other", "p_vs_best"] == alone[k].loc["other", "p_vs_best"]  # raw p is kept
-        assert table[k].loc["other", "sd"] == pytest.approx(np.std(columns[k]["other"], ddof=1))
+        frame = table.frames[k]
+        assert not frame.loc["other", "worse"] and frame.loc["other", "tied_best"]
+        assert frame.loc["other", "p_vs_best"] == alone[k].loc["other", "p_vs_best"]  # raw p is kept
+        assert frame.loc["other", "sd"] == pytest.approx(np.std(columns[k]["other"], ddof=1))
+
+
+def test_every_pair_is_tested_and_a_loss_to_any_method_marks_it():
+    # "mid" has the best mean only through one noisy seed; "low" loses clearly to "top" (a consistent
+    # margin) but not to "mid": it is still significantly worse than the column's best
+    rng = np.random.default_rng(0)
+    top = np.array([0.80, 0.82, 0.81, 0.83, 0.84])
+    frame = pd.DataFrame({"top": top, "mid": top + [0.3, -0.2, 0.25, -0.15, 0.0], "low": top - 0.10
+                          + rng.normal(0, 0.002, 5)})
+    result = stats.compare_to_best(frame)
+    assert result["best"].tolist() == [False, True, False]
+    assert result.loc["low", "worse"] and not result.loc["low", "tied_best"]
+    assert result.loc["top", "tied_best"] and result.loc["mid", "tied_best"]
+    pairs = stats.pair_tests(frame.to_numpy())
+    low_top = np.flatnonzero((pairs.i == 0) & (pairs.j == 2))[0]
+    assert result.loc["low", "p_holm"] == pytest.approx(min(1.0, 3 * pairs.p[low_top]))
+
+
+def test_difference_to_the_best_and_its_ci_match_scipy():
+    a = np.array([0.90, 0.80, 0.85, 0.95, 0.88])
+    b = np.array([0.70, 0.75, 0.80, 0.90, 0.84])
+    result = stats.compare_to_best(pd.DataFrame({"a": a, "b": b}))
+    interval = sps.ttest_rel(b, a).confidence_interval(0.95)
+    assert result.loc["b", "diff"] == pytest.approx((b - a).mean())
+    assert (result.loc["b", "diff_low"], result.loc["b", "diff_high"]) == pytest.approx(tuple(interval))
+    assert math.isnan(result.loc["a", "diff"])
+    lower = stats.compare_to_best(pd.DataFrame({"a": a, "b": b}), higher_is_better=False)
+    assert lower.loc["a", "diff"] == pytest.approx((a - b).mean())  # a - best, best = b (lower)
+    assert stats.format_effect(-0.0214, -0.0305, -0.0123) == "(Δ -0.021 ± 0.009)"
+    assert stats.format_effect(-0.1, -0.1, -0.1) == "(Δ -0.100)"
+
+
+def test_mark_columns_agrees_with_the_one_by_one_tests():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(6, 4))
+    values[0, 2] = np.nan  # one seed missing: that pair uses the common seeds only
+    pairs = stats.pair_tests(values)
+    for i, j, p in zip(pairs.i, pairs.j, pairs.p):
+        reference = stats.paired_test(pd.Series(values[:, j]), pd.Series(values[:, i]))
+        assert p == pytest.approx(reference.p)
+    column = stats.mark_columns([values])[0]
+    for m in range(4):
+        mean, ci, n = stats.mean_ci(values[:, m])
+        assert (column["mean"][m], column["ci"][m], column["n"][m]) == pytest.approx((mean, ci, n))
 
 
 def test_format_spread():

@@ -115,9 +115,13 @@ def test_overall_table_puts_pairings_side_by_side_and_marks_the_best(lc_scores):
     column = ("unique", "average")
     assert overall.best.loc["cmgans", column] and not overall.best.loc["cca", column]
     assert overall.display.loc["cmgans", column] == "0.910 ± 0.025"  # mean 0.91, sd 0.01, t_{.975,2} 4.3027
-    assert overall.display.loc["cca", column].endswith("†")
+    assert " † (Δ -" in overall.display.loc["cca", column]  # the verdict and its effect size
     assert overall.numeric.loc["cca", (*column, "n_common")] == 3
-    assert any("paired t-test" in note and "Holm" in note for note in overall.notes)
+    diff = overall.numeric.loc["cca", (*column, "diff")]
+    assert overall.numeric.loc["cca", (*column, "diff_low")] < diff < overall.numeric.loc["cca", (*column, "diff_high")] < 0
+    assert f"(Δ {diff:+.3f}" in overall.display.loc["cca", column]
+    assert any("paired t-tests of every pair" in note and "Holm" in note and "comparisons of 2 methods" in note
+               for note in overall.notes)
     assert overall.numeric.loc["cmgans", (*column, "sd")] == pytest.approx(0.01)
     assert overall.spread.loc["cmgans", column] == "0.010 (n=3)"  # shown under the table in the HTML page
     assert overall.numeric.loc["cca", (*column, "p_holm")] >= overall.numeric.loc["cca", (*column, "p_vs_best")]
@@ -200,7 +204,7 @@ def test_a_column_without_a_significant_winner_bolds_every_tied_method():
         rows += [lc_row("kcca", "unique", seed, task, "mAP", 0.5 + 0.01 * seed) for task in tables.RETRIEVAL_TASKS]
     overall = by_name(tables.build_tables(pd.DataFrame(rows)))["overall_map_letters-colors_smoke"]
     assert overall.best.loc[["cmgans", "cca"], "A->B"].all() and not overall.best.loc["kcca", "A->B"]
-    assert overall.display.loc["kcca", "A->B"].endswith("†")  # far below: still significant after Holm
+    assert " † (Δ " in overall.display.loc["kcca", "A->B"]  # far below: still significant after Holm
     assert any(note.startswith("columns whose best method is not significantly better") and "A->B" in note
                for note in overall.notes)
 

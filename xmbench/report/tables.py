@@ -15,7 +15,7 @@ from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.features.extract import EXTRACTOR_METRIC
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource, Profile
-from xmbench.report import paper, stats
+from xmbench.report import paper, ranking, stats
 from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
 
 GROUP = ["dataset", "pairing", "profile"]
@@ -135,13 +135,14 @@ CEILING_ROW = "ceiling (classifier, real test features)"
 class ReportTable:
     """One table of the report.
 
-    ``display``: formatted cells ("0.912 ± 0.004", "†" appended when significantly worse than the
-    column's best after Holm's correction, "(n=4)" when a cell's seed count differs from the table's
-    usual one); ``best``: bool frame of display's shape, True on each column's best mean and on every
-    method not significantly worse than it (``stats.apply_holm``'s tied_best) -- each output format
-    renders it (``marked``: bold in markdown, \\textbf in LaTeX); ``numeric``: the same rows, columns
-    (display column..., stat) with stats mean, sd, ci, n, best, p_vs_best (raw), n_common, p_holm
-    (adjusted over the table), worse, tied_best;
+    ``display``: formatted cells ("0.912 ± 0.004", with " † (Δ -0.021 ± 0.009)" appended when another
+    method of the column is significantly better after Holm's correction over the table's pairs,
+    "(n=4)" when a cell's seed count differs from the table's usual one); ``best``: bool frame of
+    display's shape, True on every method no other method beats significantly (``stats``'
+    tied_best) -- each output format renders it (``marked``: bold in markdown, \\textbf in LaTeX);
+    ``numeric``: the same rows, columns (display column..., stat) with stats mean, sd, ci, n, best,
+    worse, p_holm (adjusted over the table), p_vs_best (raw), n_common, diff, diff_low, diff_high
+    (the difference to the column's best and its 95% CI), tied_best;
     ``notes``: the CI, the test, the marking convention and anything left untested;
     ``spread``: for compared tables, display's shape with the standard deviation over seeds and n
     of each cell ("0.004 (n=3)"), shown under the table in the HTML page."""
@@ -191,10 +192,55 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
             title = f"{metric.replace('_', ' ').capitalize()} (method x task)"
             out.append(_table(part, ["task"], _slug(metric, setting), _title(title, setting, part),
                               higher_is_better=metric not in LOWER_IS_BETTER))
+    out += [ranking_table(r) for r in ranking.rankings(scores)]
     comparison = paper.paper_comparison(scores)
     if not comparison.empty:
         out.append(_paper_table(comparison))
     return out
+
+
+def ranking_table(result: ranking.Ranking) -> ReportTable:
+    """Methods by average rank across blocks, each block's mean average mAP with the method's rank in
+    it; † and bold from Nemenyi's post-hoc test when the omnibus test rejects (see ``ranking``)."""
+    methods = list(result.average_rank.index)
+    worse = result.worse()
+    display = pd.DataFrame(index=pd.Index(methods, name="method"))
+    display["average rank"] = [f"{result.average_rank[m]:.2f}" + (" †" if worse[m] else "") for m in methods]
+    for block in result.scores.index:
+        display[ranking.block_name(block)] = [f"{result.scores.loc[block, m]:.3f} ({result.ranks.loc[block, m]:g})"
+                                              for m in methods]
+    best = pd.DataFrame(False, index=display.index, columns=display.columns)
+    best["average rank"] = ~worse.reindex(methods).to_numpy() & (result.posthoc is not None)
+    best.loc[methods[0], "average rank"] = True
+    numeric = pd.concat([result.scores.T.add_prefix("mAP "), result.ranks.T.add_prefix("rank ")], axis=1)
+    numeric.columns = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in numeric.columns]
+    numeric.insert(0, "average_rank", result.average_rank)
+    numeric["worse"] = worse
+    if result.posthoc is not None:
+        numeric = numeric.join(result.posthoc.add_prefix("nemenyi_p vs "))
+    numeric = numeric.loc[methods]
+    k, n = len(methods), len(result.scores)
+    verdict = "rejects" if result.p < stats.ALPHA else "does not reject"
+    notes = [f"blocks: (dataset, pairing, feature source) at paired fraction 1, {n} blocks from {result.datasets} "
+             f"dataset(s); a block's score is the mAP averaged over the four retrieval tasks per run, then over its "
+             f"replicates; rank 1 = best, ties share the mean rank; {k} methods.",
+             f"{result.test}: statistic {result.statistic:.3f}, p = {result.p:.3g} ({verdict} 'all methods rank "
+             f"alike' at alpha {stats.ALPHA:g}). Nemenyi critical difference at alpha {stats.ALPHA:g}: "
+             f"{result.cd:.2f} ranks (q = {ranking.nemenyi_q(k):.3f})."]
+    if result.posthoc is not None:
+        notes.append("†: ranked significantly below another method (Nemenyi's all-pairs test, scikit-posthocs); "
+                     "bold: every method no other method ranks significantly above.")
+    else:
+        notes.append("no post-hoc test: the omnibus test did not reject (or two methods); bold: the best average rank.")
+    if result.datasets < n:
+        notes.append("blocks of one dataset share its data and are not independent: read the test as indicative.")
+    notes += [f"left out: {why}." for why in result.left_out]
+    title = f"Ranking across datasets (average rank; block: mean mAP (rank)) -- profile {result.profile}"
+    title += ", method seeds only" if result.vary == "method" else ""
+    caveat = Profile.parse(result.profile).caveat if result.profile in {p.value for p in Profile} else ""
+    title += f" ({caveat})" if caveat else ""
+    name = f"ranking_across_datasets_{result.profile}" + ("_vary-method" if result.vary == "method" else "")
+    return ReportTable(name, title, display, best, numeric, notes)
 
 
 def _overall(rows: pd.DataFrame, setting: tuple) -> ReportTable:
@@ -330,9 +376,10 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     several = values["pairing"].nunique() > 1
     keys = ([*inner, "pairing"] if pairing_inner else ["pairing", *inner]) if several else inner
     per_seed = _per_seed(values, ["method", *keys])
-    compared = stats.apply_holm({
-        key: stats.compare_to_best(part.pivot(index="seed", columns="method", values="value"), higher_is_better)
-        for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)})
+    comparison = stats.compare_columns({
+        key: part.pivot(index="seed", columns="method", values="value")
+        for key, part in per_seed.groupby(keys if len(keys) > 1 else keys[0], sort=False)}, higher_is_better)
+    compared = comparison.frames
     rank = {"pairing": _pairing_rank, "task": _rank(order), "class": _rank(order), "space_task": _rank(order)}
     columns = sorted(compared, key=lambda k: tuple(rank[level](v) for level, v in zip(keys, _as_tuple(k))))
     numeric = pd.concat({k: compared[k].drop(columns="reason") for k in columns}, axis=1, names=[*keys, "stat"])
@@ -341,8 +388,9 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     display, best, spread = {}, {}, {}
     for k in columns:
         c = compared[k].reindex(numeric.index)  # a method without this column gets an empty cell
-        display[k] = [stats.format_cell(m, ci, n, usual=usual) + (" †" if worse else "")
-                      for m, ci, n, worse in zip(c["mean"], c["ci"], c["n"], c["worse"].eq(True))]
+        display[k] = [stats.format_cell(m, ci, n, usual=usual) + (f" † {stats.format_effect(d, lo, hi)}" if worse else "")
+                      for m, ci, n, worse, d, lo, hi in zip(c["mean"], c["ci"], c["n"], c["worse"].eq(True),
+                                                            c["diff"], c["diff_low"], c["diff_high"])]
         best[k] = c["tied_best"].eq(True).tolist()
         spread[k] = [stats.format_spread(sd, n) for sd, n in zip(c["sd"], c["n"])]
     index = pd.Index(numeric.index, name="method")
@@ -350,23 +398,26 @@ def _table(values: pd.DataFrame, inner: list[str], name: str, title: str, order:
     display = pd.DataFrame(display, index=index).set_axis(columns_index, axis=1)
     best = pd.DataFrame(best, index=index).set_axis(columns_index, axis=1)
     spread = pd.DataFrame(spread, index=index).set_axis(columns_index, axis=1)
-    notes = _notes(compared, usual, higher_is_better) + (_shared_seed_note(values) if "run_id" in values else [])
+    notes = _notes(comparison, usual, higher_is_better) + (_shared_seed_note(values) if "run_id" in values else [])
     notes += _vary_note(values)
     return ReportTable(name, title, display, best, numeric, notes, spread)
 
 
-def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
+def _notes(comparison: stats.Comparison, usual: int, higher_is_better: bool) -> list[str]:
+    compared = comparison.frames
     frames = pd.concat(compared.values())
     direction = "highest" if higher_is_better else "lowest"
     if frames["n"].max() < 2:
         return [f"one seed (n=1): no confidence intervals and no tests; bold: {direction} value of the column."]
-    tests = int(frames["p_vs_best"].notna().sum())
+    methods = frames.index.nunique()
     notes = [f"mean ± 95% CI half-width over n={usual} seeds (t-distribution; other n shown in the cell); "
-             "the CSV adds the standard deviation over seeds (sd), n and the p-values; the HTML page shows sd "
-             "and n under the table.",
-             f"bold: the {direction} mean of the column and every method not significantly worse than it "
-             f"(several bold cells: no single winner); †: significantly worse than that best method "
-             f"({stats.TEST_NAME}; {stats.CORRECTION_NAME}, {tests} comparisons)."]
+             "the CSV adds the standard deviation over seeds (sd), n, the p-values and the differences to the best; "
+             "the HTML page shows sd and n under the table.",
+             f"†: significantly worse than another method of the column, hence than its best ({stats.TEST_NAME}; "
+             f"{stats.CORRECTION_NAME}: {comparison.family} comparisons of {methods} methods in {len(compared)} "
+             "column(s); P(any false †) <= 0.05 whatever the true means); (Δ ...): the mean paired difference to the "
+             "column's best mean and its 95% CI (per comparison, not simultaneous). Bold: every method no other method "
+             f"beats significantly, the {direction} mean among them (several bold cells: no single winner)."]
     ties = [k for k, c in compared.items() if c["tied_best"].eq(True).sum() > 1]
     if ties:
         notes.append("columns whose best method is not significantly better than the next: "
@@ -375,7 +426,7 @@ def _notes(compared: dict, usual: int, higher_is_better: bool) -> list[str]:
     if len(untested):
         notes.append("not tested against the best (fewer than 2 seeds in common): "
                      + ", ".join(sorted(set(untested.index))) + ".")
-    if (frames["reason"] == "identical difference in every seed").any():
+    if (frames["reason"] == stats.IDENTICAL).any():
         notes.append("p = 0 where a method's difference to the best is identical in every seed "
                      "(no seed variance, e.g. two deterministic methods).")
     return notes
