@@ -88,13 +88,20 @@ def resolve_methods(names: Sequence[str | type]) -> tuple[str, ...]:
             METHODS.add(entry.name, entry, origin=entry.__module__.partition(".")[0])
             entry = entry.name
         METHODS.get(entry)
-        resolved.append(entry)
+        resolved.append(METHODS.canonical(entry))
     return tuple(dict.fromkeys(resolved))
+
+
+def alias_notes(names: Sequence[str | type]) -> list[str]:
+    """One line per alias among ``names``: what it runs, and why."""
+    aliases = METHODS.aliases()
+    return [f"{name} is an alias of {aliases[name][0]}: {aliases[name][1]}"
+            for name in dict.fromkeys(n for n in names if isinstance(n, str) and n in aliases)]
 
 
 def resolve_settings(settings: Mapping[str, Mapping[str, Any]], methods: Sequence[str]) -> Settings:
     """``--set`` values checked against the constructors; each must name a method of the run."""
-    checked = check_settings(settings)
+    checked = {METHODS.canonical(method): params for method, params in check_settings(settings).items()}
     stray = sorted(set(checked) - set(methods))
     if stray:
         raise XmbenchError(f"--set names {', '.join(stray)}, which is not among the run's methods "
@@ -123,6 +130,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     pairing = dataset.check_pairing(config.pairing)
     source = dataset.check_features(config.features)
     methods = resolve_methods(config.methods)
+    for note in alias_notes(config.methods):
+        log(note)
     settings = resolve_settings(config.settings, methods)
     seeds = distinct(config.seeds, "seed", "--seeds")
     fractions = distinct([check_fraction(f) for f in config.paired_fractions], "paired fraction", "--paired-fraction")

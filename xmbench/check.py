@@ -17,6 +17,7 @@ from xmbench import api
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError, first_line
 from xmbench.results.schema import ALL_CLASSES, headline
+from xmbench.results.store import canonical_label
 from xmbench.threads import limit_threads
 
 SETTING = ["dataset", "pairing", "profile", "split_seed", "paired_fraction", "seeds"]
@@ -71,6 +72,9 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
         row = int(numbers.isna().to_numpy().argmax())
         raise XmbenchError(f"{where}: value {table['value'].iloc[row]!r} on data row {row + 1} is not a number; {remedy}")
     table["value"] = numbers.astype(float)
+    # a method stored under an alias is checked under its model's one name, once
+    table["method"] = table["method"].map(canonical_label)
+    table = table.drop_duplicates(subset=[*SETTING, *ROW, "metric"], keep="first")
     settings = table[SETTING].drop_duplicates()
     if len(settings) != 1:
         raise XmbenchError(f"{where} mixes {len(settings)} settings; use one file per setting")

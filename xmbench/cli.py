@@ -295,6 +295,8 @@ def list_(method: str | None) -> None:
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
         click.echo(f"  {name:20s} {_origin(METHODS, name)}{doc}")
+    for alias, (name, why) in sorted(METHODS.aliases().items()):
+        click.echo(f"  {alias:20s} alias of {name}: {why}")
     click.echo("profiles: " + ", ".join(p.value for p in Profile))
     click.echo("feature sources (--features): " + ", ".join(f.value for f in FeatureSource))
     for registry in (METHODS, DATASETS):

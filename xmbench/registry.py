@@ -32,6 +32,7 @@ class Registry(Generic[T]):
         self.base = base  # what an entry must subclass, when known
         self._entries: dict[str, T] = {}
         self._origins: dict[str, str] = {}
+        self._aliases: dict[str, tuple[str, str]] = {}  # alias -> (registered name, why)
         self.broken: dict[str, str] = {}  # "entry point (package)" -> why it did not load
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -52,10 +53,25 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         self._origins[name] = origin
 
+    def add_alias(self, alias: str, name: str, why: str) -> None:
+        """``alias`` resolves to the registered ``name`` (one model, one name in every table);
+        ``why`` says what the alias was, for ``xmbench list`` and the run's log line."""
+        if alias in self._entries or alias in self._aliases:
+            raise ValueError(f"{self.kind} alias {alias!r} is already a name")
+        self._aliases[alias] = (name, why)
+
+    def canonical(self, name: str) -> str:
+        """The registered name ``name`` stands for: itself, or the target of an alias."""
+        return self._aliases[name][0] if name in self._aliases else name
+
+    def aliases(self) -> dict[str, tuple[str, str]]:
+        """alias -> (registered name, why)."""
+        return dict(self._aliases)
+
     def origin(self, name: str) -> str:
         """The package an entry comes from: ``xmbench`` for the built-in ones."""
         self.get(name)
-        return self._origins[name]
+        return self._origins[self.canonical(name)]
 
     def load_plugins(self) -> None:
         """Register the entries installed packages declare under ``group``."""
@@ -79,9 +95,9 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         try:
-            return self._entries[name]
+            return self._entries[self.canonical(name)]
         except KeyError:
-            close = difflib.get_close_matches(name, self._entries, n=3)
+            close = difflib.get_close_matches(name, [*self._entries, *self._aliases], n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise XmbenchError(
                 f"unknown {self.kind} {name!r}{hint} (valid: {', '.join(self.names())})"
@@ -91,7 +107,7 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._aliases
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -125,6 +125,9 @@ def describe(name: str) -> str:
 
     from xmbench.options import Profile
 
+    if name in METHODS.aliases():
+        target, why = METHODS.aliases()[name]
+        return f"{name} is an alias of {target}: {why}\n\n" + describe(target)
     cls = METHODS.get(name)
     defaults = parameters(cls)
     table = pd.DataFrame(

@@ -350,14 +350,6 @@ class CMGANs(CrossModalMethod):
 # Each is CMGANs with other defaults (partialmethod keeps the full signature for get_params).
 
 
-@METHODS.register("cmgans-no-ws")
-class CMGANsNoWS(CMGANs):
-    """CM-GANs without weight sharing: each encoder has its own second layer (thesis ablation)."""
-
-    name = "cmgans-no-ws"
-    __init__ = partialmethod(CMGANs.__init__, weight_sharing=False)
-
-
 @METHODS.register("cmgans-inter-only")
 class CMGANsInterOnly(CMGANs):
     """CM-GANs without intra-modality discriminators ("CM-GANs only inter", original Table V)."""
@@ -393,7 +385,16 @@ class CMGANsWSOnly(CMGANs):
 
 @METHODS.register("cmgans-sc-only")
 class CMGANsSCOnly(CMGANs):
-    """Semantic constraint, no weight sharing ("CM-GANs with sc", original Table IV)."""
+    """Semantic constraint, no weight sharing ("CM-GANs with sc", original Table IV).
+
+    Each encoder has its own second layer. This is the one name of this model: ``cmgans-no-ws``
+    (the same model) is an alias of it. The TOMM paper names only "CM-GANs with sc"; the thesis
+    defines no ablation at all (its Sec. 5.1 leaves them out of scope)."""
 
     name = "cmgans-sc-only"
     __init__ = partialmethod(CMGANs.__init__, weight_sharing=False)
+
+
+METHODS.add_alias("cmgans-no-ws", "cmgans-sc-only",
+                  "the same model (weight sharing off, semantic constraint on), TOMM's 'CM-GANs with sc'; "
+                  "runs stored under the old name are tabled under cmgans-sc-only")

@@ -23,7 +23,7 @@ import pandas as pd
 
 from xmbench.errors import XmbenchError, first_line
 from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
-from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey, with_legacy_columns
+from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey, label_method, with_legacy_columns
 
 EMBEDDINGS = "embeddings.npz"
 MANIFEST = "manifest.json"
@@ -128,7 +128,7 @@ class ResultsStore:
         if not frames:
             raise XmbenchError(f"no finished runs under {self.root}; run `xmbench run` first")
         table = pd.concat(frames, ignore_index=True)
-        table = with_legacy_columns(table)  # runs stored before a column existed
+        table = canonical_methods(with_legacy_columns(table))  # runs stored before a column or a rename
         # keep the last row per key: a re-run with --force replaces, never duplicates
         return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "space", "class", "metric"], keep="last")
 
@@ -223,3 +223,26 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> str:
     text = frame.to_csv(index=False, float_format="%.10g").encode()
     atomic_write_bytes(path, lambda handle: handle.write(text))
     return sha256_file(path)
+
+
+def canonical_label(label: str) -> str:
+    """A method label with an alias (``cmgans-no-ws[lr=0.001]``) under its model's one name
+    (``cmgans-sc-only[lr=0.001]``); other labels unchanged."""
+    from xmbench.methods import METHODS  # the registry imports every method: only when needed
+
+    base = label_method(label)
+    return METHODS.canonical(base) + label[len(base):]
+
+
+def canonical_methods(table: pd.DataFrame) -> pd.DataFrame:
+    """Runs stored under a method alias (``cmgans-no-ws``) are tabled under the one name of their
+    model (``cmgans-sc-only``; settings labels keep their settings). Where the same replicate was
+    also run under that name, the alias's copy is dropped: one model is never counted twice."""
+    renamed = table["method"].map(canonical_label)
+    is_alias = renamed != table["method"]
+    if not is_alias.any():
+        return table
+    table = table.assign(method=renamed)
+    keys = [c for c in KEY_COLUMNS if c != "run_id"] + ["task", "space", "class", "metric"]
+    twins = pd.MultiIndex.from_frame(table.loc[~is_alias, keys])
+    return table[~(is_alias & pd.MultiIndex.from_frame(table[keys]).isin(twins))]
