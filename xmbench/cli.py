@@ -18,7 +18,7 @@ from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
 from xmbench.devices import DeviceChoice
 from xmbench.options import FeatureSource, Profile, Vary
-from xmbench.report import export, paper, tables
+from xmbench.report import claims, export, paper, tables
 from xmbench.config import merge_sets, read_config
 from xmbench.report.build import build_report
 from xmbench.registry import BUILT_IN
@@ -153,8 +153,11 @@ def run(ctx: click.Context, **options: object) -> None:
         legend = f"; A = {names['a']}, B = {names['b']}" if names else ""
         source = report.scores["features"].iloc[0]
         dataset = report.scores["dataset"].iloc[0]
-        _show(_one_setting(tables.overall_map(report.scores)),
-              f"mAP of {dataset}, {source} features (method x task, mean over seeds{legend})")
+        overall = _one_setting(tables.overall_map(report.scores))
+        _show(overall, f"mAP of {dataset}, {source} features (method x task, mean over seeds{legend})")
+        marked = claims.unclaimed(overall.index.get_level_values("method").unique(), "retrieval") if len(overall) else {}
+        if marked:
+            click.echo(claims.note(marked, "retrieval"))
         _show(_one_setting(tables.canonical_correlation(report.scores)),
               "Total canonical correlation of the test embeddings (top k, cross-fitted; mean over seeds)")
         recognition = _one_setting(tables.recognition_accuracy(report.scores))

@@ -27,6 +27,11 @@ from xmbench.options import Modality, Profile
 from xmbench.registry import Registry
 
 
+# retrieval: mAP in a common space; translation: generated samples (translation retrieval, their
+# recognition accuracy); synchrony: the synchronous rate of generated pairs
+CLAIMS = ("retrieval", "translation", "synchrony")
+
+
 class NotFittedError(XmbenchError):
     """``embed`` or ``translate`` was called before ``fit``."""
 
@@ -62,6 +67,9 @@ class CrossModalMethod(ABC):
     # validation tasks whose mean mAP model selection maximises; () = the four retrieval tasks.
     # Translation tasks ("A=>B", "B=>A") are scored on the validation split only when named here.
     selection_tasks: ClassVar[tuple[str, ...]] = ()
+    # the scores the method's paper reports, among CLAIMS; the report marks (§) a method's row in a
+    # table whose score its paper makes no claim for (report/claims.py); None: undeclared, never marked
+    paper_claims: ClassVar[tuple[str, ...] | None] = None
     _validation: Validation | None = None  # set only while fit runs
     _validating: bool = False  # embed may run before fit ends: the validation scorer is calling
 

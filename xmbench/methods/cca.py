@@ -34,6 +34,7 @@ class CCA(CrossModalMethod):
     """
 
     name = "cca"
+    paper_claims = ("retrieval",)  # a retrieval baseline in the CM-GANs paper (Tables III-VI)
     profiles = {Profile.SMOKE: {}, Profile.QUICK: {}, Profile.PAPER: {}}
 
     def __init__(

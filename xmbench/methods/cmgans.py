@@ -111,6 +111,7 @@ class CMGANs(CrossModalMethod):
     """
 
     name: ClassVar[str] = "cmgans"
+    paper_claims: ClassVar[tuple[str, ...]] = ("retrieval",)  # bi- and all-modal retrieval mAP (Eq. 11)
     can_translate: ClassVar[bool] = True
     can_reconstruct: ClassVar[bool] = True
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {

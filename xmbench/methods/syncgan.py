@@ -133,6 +133,8 @@ class SyncGAN(CrossModalMethod):
     """
 
     name: ClassVar[str] = "syncgan"
+    # the synchronous rate and modality transfer (Sec. 3.4, Fig. 11); the paper reports no retrieval
+    paper_claims: ClassVar[tuple[str, ...]] = ("synchrony", "translation")
     can_translate: ClassVar[bool] = True
     shared_space: ClassVar[bool] = True
     uses_unpaired: ClassVar[bool] = True

@@ -64,6 +64,8 @@ def to_csv(table: ReportTable) -> str:
     """The numbers (mean, ci, n, best, p_vs_best, ... per column), column levels flattened."""
     frame = table.numeric.copy()
     frame.columns = [_flat(c) for c in frame.columns]
+    if table.row_marks:  # methods judged on a score their paper makes no claim for (report.claims)
+        frame["paper_claim"] = [table.row_marks.get(method, "") for method in frame.index.get_level_values(0)]
     return frame.to_csv(float_format="%.10g")
 
 

@@ -15,7 +15,7 @@ from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.features.extract import EXTRACTOR_METRIC
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource, Profile
-from xmbench.report import paper, ranking, stats
+from xmbench.report import claims, paper, ranking, stats
 from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
 
 GROUP = ["dataset", "pairing", "profile"]
@@ -154,6 +154,7 @@ class ReportTable:
     numeric: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     spread: pd.DataFrame | None = None
+    row_marks: dict[str, str] = field(default_factory=dict)  # method -> "§ ..." (claims.py), a CSV column
 
     def marked(self, before: str = "**", after: str = "**") -> pd.DataFrame:
         return self.display.where(~self.best, before + self.display.astype(str) + after)
@@ -172,27 +173,32 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     is_map = scores["metric"] == "mAP"
     mAP = scores[is_map & is_all & scores["task"].isin(RETRIEVAL_TASKS)]
     unconverged = _unconverged_runs(scores)
-    out = [_mark_unconverged(_overall(rows, setting), rows, unconverged) for setting, rows in _settings(mAP)]
-    out += [_spaces(rows, setting) for setting, rows in _settings(spaces[spaces["class"] == ALL_CLASSES])]
+    out = [_mark_claims(_mark_unconverged(_overall(rows, setting), rows, unconverged), "retrieval")
+           for setting, rows in _settings(mAP)]
+    out += [_mark_claims(_spaces(rows, setting), "retrieval")
+            for setting, rows in _settings(spaces[spaces["class"] == ALL_CLASSES])]
     translated = scores[is_map & is_all & scores["task"].isin(TRANSLATION_TASKS)]
-    out += [_mark_unconverged(_translation(rows, setting), rows, unconverged) for setting, rows in _settings(translated)]
+    out += [_mark_claims(_mark_unconverged(_translation(rows, setting), rows, unconverged), "translation")
+            for setting, rows in _settings(translated)]
     out += [_training(rows, setting) for setting, rows in _settings(scores[scores["task"] == TRAINING])]
     per_class = scores[is_map & ~is_all & scores["task"].isin(RETRIEVAL_TASKS)]
     if not per_class_all_fractions:
         largest = per_class.groupby(["dataset", "profile"])["paired_fraction"].transform("max")
         per_class = per_class[per_class["paired_fraction"] == largest]
     for setting, rows in _settings(per_class):
-        out += [_per_class(part, setting, task) for task, part in _in_order(rows, "task", RETRIEVAL_TASKS)]
+        out += [_mark_claims(_per_class(part, setting, task), "retrieval")
+                for task, part in _in_order(rows, "task", RETRIEVAL_TASKS)]
     ceilings = scores[(scores["metric"] == CEILING) & is_all]
     recognition = scores[(scores["metric"] == RECOGNITION) & is_all]
-    out += [_recognition(rows, setting, ceilings) for setting, rows in _settings(recognition)]
+    out += [_mark_claims(_recognition(rows, setting, ceilings), "translation") for setting, rows in _settings(recognition)]
     other = scores[is_all & ~scores["metric"].isin(OWN_TABLES) & ~scores["task"].isin(FACT_TASKS)]
     for setting, rows in _settings(other):
         for metric, part in _in_order(rows, "metric", ()):
             title = f"{metric.replace('_', ' ').capitalize()} (method x task)"
-            out.append(_table(part, ["task"], _slug(metric, setting), _title(title, setting, part),
-                              higher_is_better=metric not in LOWER_IS_BETTER))
-    out += [ranking_table(r) for r in ranking.rankings(scores)]
+            table = _table(part, ["task"], _slug(metric, setting), _title(title, setting, part),
+                           higher_is_better=metric not in LOWER_IS_BETTER)
+            out.append(_mark_claims(table, "synchrony") if metric == SYNCHRONOUS_RATE else table)
+    out += [_mark_claims(ranking_table(r), "retrieval") for r in ranking.rankings(scores)]
     comparison = paper.paper_comparison(scores)
     if not comparison.empty:
         out.append(_paper_table(comparison))
@@ -253,6 +259,20 @@ def _overall(rows: pd.DataFrame, setting: tuple) -> ReportTable:
     title = _title("Overall mAP (method x task; average over the tasks per seed)", setting, rows)
     table = _table(values, ["task"], _slug("overall_map", setting), title, order=(*RETRIEVAL_TASKS, "average"))
     table.notes += _shared_seed_note(rows) + _vary_note(rows)
+    return table
+
+
+def _mark_claims(table: ReportTable, claim: str) -> ReportTable:
+    """§ after every cell of a method whose paper makes no claim for this table's score, a note
+    naming the tables that carry its claims, and the mark in the CSV (``claims``)."""
+    methods = [m for m in table.display.index if m != CEILING_ROW]
+    marked = claims.unclaimed(methods, claim)
+    if not marked:
+        return table
+    for method in marked:
+        table.display.loc[method] = table.display.loc[method].map(lambda cell: f"{cell} {claims.MARK}")
+        table.row_marks[method] = f"{claims.MARK} no paper claim for {claim}"
+    table.notes.append(claims.note(marked, claim))
     return table
 
 
