@@ -66,3 +66,20 @@ def test_a_gan_run_records_its_diagnostics_and_warns(tmp_path, feature_cache, me
         health = manifest.get("health", {"warnings": []})
     # every warning the manifest records is printed, once, naming the run
     assert [line for line in lines if line.startswith("WARNING")] == [f"WARNING {run_id}: {w}" for w in health["warnings"]]
+
+
+def test_a_run_that_keeps_its_initial_state_says_it_is_not_trained(tmp_path, feature_cache, monkeypatch):
+    # validation scores that only fall: model selection keeps update 0's state
+    from xmbench.methods.base import CrossModalMethod
+
+    falling = iter(range(10_000))
+    monkeypatch.setattr(CrossModalMethod, "_validate", lambda self: (-float(next(falling)), {}))
+    lines: list[str] = []
+    config = api.RunConfig(methods=("cmgans",), seeds=(0,), device="cpu", out=tmp_path, cache_dir=feature_cache)
+    report = api.run_benchmark(config, log=lines.append)
+    (run_id,) = report.completed
+    manifest = json.loads((tmp_path / "runs" / run_id / "manifest.json").read_text())
+    assert manifest["health"]["not_trained"] is True
+    facts = report.scores[report.scores["task"] == "training"].set_index("metric")["value"]
+    assert facts["trained"] == 0.0 and facts["converged"] == 0.0 and facts["selected_update"] == 0.0
+    assert any(line.startswith(f"WARNING {run_id}: cmgans: phase") and "kept its initial state" in line for line in lines)

@@ -63,8 +63,11 @@ def test_training_options_off_the_profile_default_are_in_the_method_label():
     assert replace(quick, validation_fraction=0.2).method_label == "cca[n_components=50,validation_fraction=0.2]"
     no_split = replace(quick, settings=(), validation_fraction=0.0, model_selection=False)
     assert no_split.method_label == "cca[validation_fraction=0]"  # no split: selection is off by default
-    paper = RunKey("digits-colors", "unique", "cca", 0, "paper", model_selection=False)
-    assert paper.method_label == "cca" and replace(paper, model_selection=True).method_label == "cca[model_selection=on]"
+    paper = RunKey("digits-colors", "unique", "cca", 0, "paper", validation_fraction=0.0, model_selection=False)
+    assert paper.method_label == "cca"  # paper trains on every pair: no split by default
+    held_out = replace(paper, validation_fraction=0.1)  # asked for, or stored before paper's default was 0
+    assert held_out.method_label == "cca[validation_fraction=0.1]"
+    assert replace(held_out, model_selection=True).method_label == "cca[validation_fraction=0.1,model_selection=on]"
 
 
 def test_a_setting_for_a_method_not_in_the_run_is_an_error(tmp_path):

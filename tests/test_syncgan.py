@@ -156,6 +156,25 @@ def test_held_out_diagnostics_in_the_curve_and_the_extra_results():
 
 
 # ---------------------------------------------------------------------- determinism, outputs
+def test_paper_trains_on_the_papers_30000_pairs_a_stratified_seeded_subset(monkeypatch):
+    from xmbench.options import Profile
+
+    assert SyncGAN.from_profile(Profile.PAPER).max_pairs == 30000 == SyncGANImage.from_profile(Profile.PAPER).max_pairs
+    assert SyncGAN.from_profile(Profile.QUICK).max_pairs is None  # quick trains on every pair
+    seen = []
+    original = SyncGAN._train
+    monkeypatch.setattr(SyncGAN, "_train", lambda self, X, n: (seen.append(n), original(self, X, n))[1])
+    method = fit(max_pairs=100, seed=4)
+    assert seen == [100] and method.extra_results()["training_pairs"] == 100.0
+    kept = method._limit_pairs(TRAIN)
+    counts, full = np.bincount(kept.y_a, minlength=5), np.bincount(TRAIN.y_a, minlength=5)
+    assert np.abs(counts - 100 * full / len(TRAIN)).max() <= 1  # class-stratified
+    assert np.array_equal(kept.y_a, kept.y_b) and np.array_equal(kept.a, method._limit_pairs(TRAIN).a)  # seeded
+    assert not np.array_equal(kept.a, SyncGAN(max_pairs=100, seed=5)._limit_pairs(TRAIN).a)
+    with pytest.raises(XmbenchError, match="max_pairs must be None or a positive integer"):
+        fit(max_pairs=0)
+
+
 def test_same_seed_same_model_and_global_rng_untouched():
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -15,7 +15,7 @@ from tests.conftest import planted_pairs
 from xmbench.errors import NonFiniteError
 from xmbench.methods import METHODS
 from xmbench.methods.base import Validation
-from xmbench.methods.training import BatchStream, Phase, Schedule, train, training_facts
+from xmbench.methods.training import BatchStream, Phase, Schedule, not_trained_warnings, train, training_facts
 from xmbench.options import Profile
 from xmbench.seeding import torch_generator
 
@@ -87,7 +87,30 @@ def test_budget_running_out_while_improving_is_not_converged():
     assert float(net.w.detach()) == 40
     assert training_facts([summary]) == {"updates": 40.0, "epochs": 4.0, "selected_update": 40.0,
                                          "best_validation_map": -960.0, "last_validation_map": -960.0,
-                                         "converged": 0.0}
+                                         "converged": 0.0, "trained": 1.0}
+
+
+def test_a_run_that_keeps_its_initial_state_is_not_trained_and_never_converged():
+    # every update makes the validation score worse: early stopping ends the phase with the flat
+    # curve a converged run has, but the state kept is update 0's
+    net, phase = counting_phase(1000, score=lambda w: -w)
+    (summary,) = train("toy", [phase], Schedule(eval_every=5, patience=3, model_selection=True), [])
+    assert summary.selected_update == 0 and float(net.w.detach()) == 0 and summary.stopped_early
+    assert summary.not_trained and not summary.converged
+    facts = training_facts([summary])
+    assert facts["trained"] == 0.0 and facts["converged"] == 0.0
+    (line,) = not_trained_warnings("toy", [summary])
+    assert "kept its initial state (update 0)" in line and "not trained" in line
+    # the second phase of a two-phase method counts from where the first stopped
+    _, first = counting_phase(20, score=lambda w: w, name="vae")
+    _, second = counting_phase(1000, score=lambda w: -w, name="link")
+    summaries = train("toy", [first, second], Schedule(eval_every=5, patience=3, model_selection=True), [])
+    assert [s.not_trained for s in summaries] == [False, True] and summaries[1].selected_update == 20
+    assert training_facts(summaries)["trained"] == 0.0
+    # without model selection the last state is kept: the run trained
+    _, flat = counting_phase(30, score=lambda w: -w)
+    (kept_last,) = train("toy", [flat], Schedule(eval_every=5, patience=3, model_selection=False), [])
+    assert not kept_last.not_trained and training_facts([kept_last])["trained"] == 1.0
 
 
 def test_improvements_below_min_delta_do_not_extend_training():

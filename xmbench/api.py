@@ -28,7 +28,7 @@ from xmbench.methods import METHODS
 from xmbench.options import FeatureSource, Modality, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
-from xmbench.results.schema import ALL_CLASSES, DEFAULT_VALIDATION_FRACTION, RunKey
+from xmbench.results.schema import ALL_CLASSES, RunKey
 from xmbench.results.store import ResultsStore
 from xmbench.runner import RunInputs, accuracy_by_modality, build_method
 from xmbench.seeding import derive_seed
@@ -56,7 +56,7 @@ class RunConfig:
     split_seed: int = 0
     vary: str = "data"  # what a seed re-draws: "data" (split, partners, extractor, method) or "method" only
     keep_self: bool = False
-    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
+    validation_fraction: float | None = None  # None: the profile's (0.1; paper: 0, every pair trains)
     model_selection: str = "auto"  # "on", "off", or "auto": on unless profile paper (published schedules)
     features: str | None = None  # the feature source (``FeatureSource``); None: the dataset's default
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> param -> value (``--set``)
@@ -136,7 +136,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     seeds = distinct(config.seeds, "seed", "--seeds")
     fractions = distinct([check_fraction(f) for f in config.paired_fractions], "paired fraction", "--paired-fraction")
     profile = Profile.parse(config.profile)
-    validation_fraction = check_validation_fraction(config.validation_fraction)
+    validation_fraction = (profile.default_validation_fraction if config.validation_fraction is None
+                           else check_validation_fraction(config.validation_fraction))
     selection = resolve_model_selection(config.model_selection, profile, validation_fraction)
     vary = Vary.parse(config.vary)
     device = resolve_device(config.device)

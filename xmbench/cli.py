@@ -104,8 +104,10 @@ def _load_config(ctx: click.Context, param: click.Parameter, path: Path | None) 
               help="What each seed re-draws: data = the whole experiment (split where there is no official one, "
               "partners, validation split, extractor, recognizers, method); method = the method only (init noise).")
 @click.option("--keep-self", is_flag=True, help="Keep each all-modal query in its own gallery (legacy tables).")
-@click.option("--validation-fraction", type=float, default=api.DEFAULT_VALIDATION_FRACTION, show_default=True,
-              help="Fraction of the training pairs held out for model selection (0 to 0.5; 0: none).")
+@click.option("--validation-fraction", type=float, default=None,
+              help="Fraction of the training pairs held out for model selection (0 to 0.5; 0: none); default: "
+              "0.1, and 0 for --profile paper (every training pair trains). Off the default, it is part of the "
+              "method label.")
 @click.option("--model-selection", type=click.Choice(api.SELECTION_CHOICES), default="auto", show_default=True,
               help="Keep the best validation state and stop early; auto: on for smoke and quick, off for paper.")
 @click.option("--executor", type=click.Choice(EXECUTORS.names()), default="local", show_default=True,

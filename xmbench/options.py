@@ -40,6 +40,13 @@ class Profile(StrOption):
         """What every table and figure of this profile must say about its numbers ("" if nothing)."""
         return "smoke: CI-sized, not converged" if self is Profile.SMOKE else ""
 
+    @property
+    def default_validation_fraction(self) -> float:
+        """The share of the training pairs held out for model selection unless one is asked for:
+        0.1 for ``smoke`` and ``quick``; none for ``paper``, whose published schedules train on every
+        training pair and keep the last state."""
+        return 0.0 if self is Profile.PAPER else 0.1
+
     def selects_models(self, validation_fraction: float) -> bool:
         """Model selection's default (``--model-selection auto``): on for ``smoke`` and ``quick``,
         off for ``paper`` (the papers train fixed schedules); off without a validation split."""

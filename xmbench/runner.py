@@ -32,7 +32,7 @@ from xmbench.features.extract import FeatureSet, image_featurizer
 from xmbench.methods import METHODS
 from xmbench.methods.base import Validation
 from xmbench.methods.health import gan_health
-from xmbench.methods.training import training_facts
+from xmbench.methods.training import not_trained_warnings, training_facts
 from xmbench.options import Modality
 from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey
 from xmbench.results.store import ResultsStore
@@ -170,7 +170,10 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     model_facts = method.extra_results()
     extras += [("model", ALL_CLASSES, name, value) for name, value in model_facts.items()]
     health = gan_health(key.method, method.training_log(), model_facts)
-    if health["inert_discriminators"] or health["recovery_explained_variance"]:
+    untrained = not_trained_warnings(key.method, summaries)
+    if untrained:
+        health |= {"not_trained": True, "warnings": [*untrained, *health["warnings"]]}
+    if health["inert_discriminators"] or health["recovery_explained_variance"] or untrained:
         manifest["health"] = health  # read by the run output and the report: an inert GAN says so
     extras += [("training", ALL_CLASSES, name, value) for name, value in training_facts(summaries).items()]
     if extras:

@@ -92,6 +92,7 @@ class SyncGANImage(SyncGAN):
         recovery_lr: float = 0.05,
         recovery_starts: int = 1024,
         recovery_batch: int = 1024,
+        max_pairs: int | None = None,
         seed: int = 0,
         device: str = "cpu",
     ) -> None:
@@ -118,6 +119,7 @@ class SyncGANImage(SyncGAN):
         self.recovery_lr = recovery_lr
         self.recovery_starts = recovery_starts
         self.recovery_batch = recovery_batch
+        self.max_pairs = max_pairs
         self.seed = seed
         self.device = device
 

@@ -23,6 +23,10 @@ stopping ends every converged phase), and did not when the budget ran out while 
 improving. Small gains add up: a curve that creeps up by less than ``min_delta`` per evaluation
 resets the count once it stands ``min_delta`` above that score.
 
+A phase whose kept state is its initial one (model selection found no score above update 0's) is
+*not trained*: it never counts as converged, whatever its curve did, and the run says so
+(``training_facts``' ``trained`` = 0, a WARNING line and the manifest's ``health``).
+
 Batches come from ``BatchStream``: endless reshuffled passes over a row set with a seeded
 generator, so training is reproducible and an epoch is ``rows // batch_size`` updates.
 """
@@ -114,6 +118,11 @@ class PhaseSummary:
     @property
     def epochs(self) -> float:
         return (self.updates - self.first_update) / self.updates_per_epoch
+
+    @property
+    def not_trained(self) -> bool:
+        """The state kept is the phase's initial one although it trained (model selection kept update 0)."""
+        return self.selected_update == self.first_update and self.updates > self.first_update
 
     def as_dict(self) -> dict:
         return asdict(self) | {"epochs": self.epochs}
@@ -223,7 +232,8 @@ def _run_phase(method: str, phase: Phase, schedule: Schedule, history: list[dict
     summary.updates = offset + update
     summary.stopped_early = update < phase.budget
     if phase.score is not None:
-        summary.converged = since_best >= schedule.patience
+        kept_initial = schedule.model_selection and summary.selected_update == offset and update > 0
+        summary.converged = since_best >= schedule.patience and not kept_initial
         if best_state is not None and summary.selected_update != summary.updates:
             phase.modules.load_state_dict(best_state)
             summary.restored = True
@@ -300,8 +310,9 @@ def positive_int(value: object) -> bool:
 
 def training_facts(phases: list[PhaseSummary]) -> dict[str, float]:
     """A run's training as result rows: updates and epochs done, the update whose state was kept,
-    the best validation mAP, and ``converged`` (1 when every validated phase converged, 0 when one
-    ran out of budget while improving; absent without validation)."""
+    the best validation mAP, ``converged`` (1 when every validated phase converged, 0 when one
+    ran out of budget while improving or kept its initial state; absent without validation) and
+    ``trained`` (0 when a phase kept its initial state)."""
     if not phases:
         return {}
     last = phases[-1]
@@ -314,4 +325,12 @@ def training_facts(phases: list[PhaseSummary]) -> dict[str, float]:
     verdicts = [p.converged for p in phases if p.converged is not None]
     if verdicts:
         facts["converged"] = float(all(verdicts))
+        facts["trained"] = float(not any(p.not_trained for p in phases))
     return facts
+
+
+def not_trained_warnings(method: str, phases: list[PhaseSummary]) -> list[str]:
+    """One line per phase that kept its initial state."""
+    return [f"{method}: phase {p.phase} kept its initial state (update {p.first_update}): no validation score "
+            f"beat the untrained network's in {p.updates - p.first_update} updates; the run is not trained, "
+            "never converged" for p in phases if p.not_trained]

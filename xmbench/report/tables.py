@@ -323,7 +323,7 @@ def _mark_unconverged(table: ReportTable, rows: pd.DataFrame, unconverged: set[s
         columns = [c for c in table.display.columns if not several or c[0] == pairing]
         table.display.loc[method, columns] = table.display.loc[method, columns].map(lambda cell: f"{cell} {UNCONVERGED_MARK}")
     table.notes.append(f"{UNCONVERGED_MARK}: some of the method's runs did not converge (the budget ran out while "
-                       "validation mAP was still improving): " + ", ".join(
+                       "validation mAP was still improving, or model selection kept the untrained initial state): " + ", ".join(
                            f"{m}{'' if not several else f' ({p})'} {k} of {counts[(m, p)]}" for (m, p), k in flagged.items())
                        + "; the number describes the budget as much as the method.")
     return table
@@ -343,6 +343,8 @@ def _training(rows: pd.DataFrame, setting: tuple) -> ReportTable:
             numbers[(method, pairing, metric)] = mean
         verdicts = part.loc[part["metric"] == "converged", "value"]
         row["converged"] = f"{int(verdicts.sum())} of {len(verdicts)}" if len(verdicts) else "–"
+        untrained = int((part.loc[part["metric"] == "trained", "value"] == 0).sum())
+        row["not trained"] = f"{untrained} of {len(verdicts)}" if len(verdicts) else "–"
         cells[(method, pairing) if rows["pairing"].nunique() > 1 else method] = row
     display = pd.DataFrame.from_dict(cells, orient="index")
     display.index.name = "method"
@@ -351,7 +353,9 @@ def _training(rows: pd.DataFrame, setting: tuple) -> ReportTable:
     notes = ["updates: optimiser updates of the whole run (all phases; an update is one step of every network the "
              "phase trains, CM-GANs: one iteration of Algorithm 1); selected update: the state scored (model "
              "selection keeps the best validation state; without it, the last); converged: runs whose validation "
-             "curve had flattened (no improvement of more than 0.002 mAP over the last `patience` evaluations).",
+             "curve had flattened (no improvement of more than min_delta = 0.002 mAP over the last `patience` "
+             "evaluations) with a kept state other than the initial one; not trained: runs whose model selection kept "
+             "the initial, untrained state (never converged).",
              "mean ± 95% CI half-width over runs."]
     return ReportTable(_slug("training", setting), title, display,
                        pd.DataFrame(False, index=display.index, columns=display.columns), numeric, notes)

@@ -72,7 +72,7 @@ def headline(scores):
     return scores[scores["space"] == ""] if "space" in scores else scores
 
 
-DEFAULT_VALIDATION_FRACTION = 0.1
+DEFAULT_VALIDATION_FRACTION = 0.1  # a RunKey's when none is given (runs stored before paper's default became 0)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class RunKey:
         (``cca[n_components=50,model_selection=off]``): both change what the method is trained on
         or which state is scored."""
         training = []
-        if self.validation_fraction != DEFAULT_VALIDATION_FRACTION:
+        if self.validation_fraction != Profile(self.profile).default_validation_fraction:
             training.append(("validation_fraction", self.validation_fraction))
         if self.model_selection != Profile(self.profile).selects_models(self.validation_fraction):
             training.append(("model_selection", "on" if self.model_selection else "off"))
