@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
+from PIL import Image
 
 from xmbench.report.html import write_html
 from xmbench.report.plots import FigureFile, new_figure, save_figure, subplots
@@ -118,3 +119,29 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert pixels.shape[:2] == (2000, 1280)
     colours = np.unique(pixels[..., :3].reshape(-1, 3), axis=0)
     assert len(colours) > 50, "the screenshot is (nearly) one colour: the page did not render"
+
+
+def test_chromium_draws_the_critical_difference_diagram_of_a_real_report(tmp_path):
+    """The page `xmbench report` writes over three datasets, opened in Chromium: the diagram's
+    image decodes to a picture of its own size (a script on a copy of the page reads it back)."""
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium on PATH: install Debian's chromium package to run the browser test")
+    from tests.test_report_ranking import _store
+    from xmbench.report.build import build_report
+
+    built = build_report(_store(tmp_path / "results").root, tmp_path / "report")
+    (figure,) = [f for f in built.figures if f.name == "critical_difference_quick"]
+    probe = ("<script>window.addEventListener('load', () => { document.body.dataset.diagram = [...document.images]"
+             ".filter(i => i.alt.startsWith('Critical-difference')).map(i => i.naturalWidth + 'x' + i.naturalHeight)"
+             ".join(','); });</script></body>")
+    page = tmp_path / "probe.html"
+    page.write_text(built.html.read_text(encoding="utf-8").replace("</body>", probe), encoding="utf-8")
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+               page.resolve().as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    match = re.search(r'data-diagram="(\d+)x(\d+)"', result.stdout)
+    assert match, f"the diagram was not found in the rendered page; {browser}: {result.stderr[-2000:]}"
+    with Image.open(figure.png) as image:
+        assert (int(match[1]), int(match[2])) == image.size

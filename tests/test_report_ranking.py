@@ -90,3 +90,36 @@ def test_the_report_prints_the_ranking_and_draws_the_diagram(tmp_path):
     (figure,) = ranking_figures(scores, tmp_path)
     assert figure.png.exists() and ET.parse(figure.svg).getroot().tag.endswith("svg")
     assert "critical difference" in figure.caption
+
+
+def _store(root):
+    """A results folder with runs of three datasets (what `xmbench report` reads)."""
+    from dataclasses import asdict
+
+    from xmbench.results.schema import RunKey
+    from xmbench.results.store import ResultsStore
+
+    store = ResultsStore(root)
+    scores = _scores(BLOCKS[:3])
+    for (dataset, method, seed), rows in scores.groupby(["dataset", "method", "seed"]):
+        key = RunKey(dataset, "p", method, int(seed), "quick")
+        manifest = {"run_id": key.run_id, "status": "ok", "key": asdict(key),
+                    "dataset": {"classes": ["c0"], "modalities": {"a": "image", "b": "text"}}}
+        store.write_run(key, rows.assign(run_id=key.run_id), None, manifest, None)
+    return store
+
+
+def test_xmbench_report_over_three_datasets_prints_the_ranking_and_writes_the_diagram(tmp_path):
+    from click.testing import CliRunner
+
+    from xmbench.cli import cli
+
+    _store(tmp_path / "results")
+    result = CliRunner().invoke(cli, ["report", "--out", str(tmp_path / "results"), "--to", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert "### Ranking across datasets" in result.output and "Friedman test: statistic" in result.output
+    figures = tmp_path / "report" / "figures"
+    assert (figures / "critical_difference_quick.png").exists() and (figures / "critical_difference_quick.svg").exists()
+    assert (tmp_path / "report" / "tables" / "ranking_across_datasets_quick.csv").exists()
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Critical-difference diagram across datasets" in page and "Ranking across datasets" in page
