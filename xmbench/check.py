@@ -4,6 +4,12 @@ A baseline is a CSV with one row per (dataset, pairing, profile, split seed, pai
 method, task): the overall mAP, averaged over the seeds listed in its ``seeds`` column. It also
 says which runs reproduce it, so ``xmbench check`` can run exactly those (finished runs are
 read, not re-run) and compare.
+
+An optional ``spread`` column holds, per row, the largest difference from the recorded value
+measured on other processors and instruction sets (baselines/README.md says how it was measured).
+A row regresses when it falls by more than ``tolerance + spread``: the value is known only to
+within its spread across machines, and the tolerance applies beyond that. Rows without a spread
+(0) get the plain tolerance, so a stable method's drop of more than the tolerance always fails.
 """
 
 from __future__ import annotations
@@ -72,6 +78,11 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
         row = int(numbers.isna().to_numpy().argmax())
         raise XmbenchError(f"{where}: value {table['value'].iloc[row]!r} on data row {row + 1} is not a number; {remedy}")
     table["value"] = numbers.astype(float)
+    if "spread" in table:  # optional: a file without it is written back without it
+        spread = pd.to_numeric(table["spread"], errors="coerce")
+        if ((table["spread"].notna() & spread.isna()) | (spread < 0)).any():  # an empty cell is no spread (0)
+            raise XmbenchError(f"{where}: column spread must hold numbers >= 0 (or be empty); {remedy}")
+        table["spread"] = spread.fillna(0.0).astype(float)
     # a method stored under an alias is checked under its model's one name, once
     table["method"] = table["method"].map(canonical_label)
     table = table.drop_duplicates(subset=[*SETTING, *ROW, "metric"], keep="first")
@@ -145,16 +156,19 @@ def compare(baseline: pd.DataFrame, current: pd.DataFrame, tolerance: float) -> 
     """Baseline vs current (both baseline tables): a change below ``-tolerance`` is a regression."""
     if not tolerance >= 0:
         raise XmbenchError(f"tolerance must be >= 0, got {tolerance}")
-    merged = baseline[[*ROW, "value"]].merge(
+    spread = baseline["spread"] if "spread" in baseline else pd.Series(0.0, index=baseline.index)
+    merged = baseline[[*ROW, "value"]].assign(spread=spread.fillna(0.0).to_numpy()).merge(
         current[[*ROW, "value"]], on=ROW, how="left", suffixes=("_baseline", "_current")
     )
     merged = merged.rename(columns={"value_baseline": "baseline", "value_current": "current"})
     merged["change"] = merged["current"] - merged["baseline"]
+    merged["allowed"] = tolerance + merged["spread"]  # the row's value is known to within its spread
+    merged = merged.drop(columns="spread")
     missing = merged[merged["current"].isna()].reset_index(drop=True)
     present = merged[merged["current"].notna()]
     return CheckResult(
-        regressions=present[present["change"] < -tolerance].reset_index(drop=True),
-        improvements=present[present["change"] > tolerance].reset_index(drop=True),
+        regressions=present[present["change"] < -present["allowed"]].reset_index(drop=True),
+        improvements=present[present["change"] > present["allowed"]].reset_index(drop=True),
         missing=missing[[*ROW, "baseline"]],
         tolerance=tolerance,
     )

@@ -267,15 +267,16 @@ def check(**options: object) -> None:
         return
     result = regression.compare(baseline, current if current is not None else baseline.iloc[:0], options["tolerance"])
     title = f"{setting.dataset}/{setting.pairing}, {setting.profile}, seeds {' '.join(map(str, setting.seeds))}"
-    _show(result.improvements.set_index(regression.ROW), f"Improved by more than {result.tolerance} mAP ({title}); "
+    plus = " (+ the row's measured spread: column allowed)" if "spread" in baseline and baseline["spread"].gt(0).any() else ""
+    _show(result.improvements.set_index(regression.ROW), f"Improved by more than {result.tolerance} mAP{plus} ({title}); "
           "record them with --update")
     unregistered = sorted(set(METHODS.names()) - set(setting.methods))
     if unregistered:
         click.echo(f"\nnot in the baseline (add them with --update): {', '.join(unregistered)}")
     if result.passed and not report.failed:
-        click.echo(f"\nmAP check passed: {len(baseline)} method x task scores within {result.tolerance} of {path}")
+        click.echo(f"\nmAP check passed: {len(baseline)} method x task scores within {result.tolerance}{plus} of {path}")
         return
-    _show(result.regressions.set_index(regression.ROW), f"REGRESSED by more than {result.tolerance} mAP ({title})")
+    _show(result.regressions.set_index(regression.ROW), f"REGRESSED by more than {result.tolerance} mAP{plus} ({title})")
     _show(result.missing.set_index(regression.ROW), "Missing from the current scores (failed or removed methods)")
     raise XmbenchError(
         f"mAP check failed against {path}: {len(result.regressions)} regression(s), {len(result.missing)} missing"
