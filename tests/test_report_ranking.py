@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 
 from xmbench.report import export, ranking, tables
-from xmbench.report.plots import ranking_figures
+from xmbench.report.plots_ranking import ranking_figures
 
 TASKS = ("A->B", "B->A", "A->A+B", "B->A+B")
 # planted order: a > b > c > d by 0.1 mAP, plus noise much smaller than the gaps

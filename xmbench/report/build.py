@@ -11,6 +11,7 @@ from xmbench.preflight import writable_folder
 from xmbench.report.export import write_tables
 from xmbench.report.html import write_html
 from xmbench.report.plots import FigureFile, make_figures
+from xmbench.report.plots_ranking import ranking_figures
 from xmbench.report.tables import ReportTable, build_tables, filter_scores
 from xmbench.results.store import ResultsStore
 
@@ -45,7 +46,9 @@ def build_report(
     out = writable_folder(Path(out) if out is not None else Path(results) / "report", "report folder (--to)")
     tables = build_tables(scores)
     table_files = write_tables(tables, out / "tables")
-    figure_files = make_figures(store, scores, out / "figures") if figures else []
+    figure_files = []
+    if figures:
+        figure_files = make_figures(store, scores, out / "figures") + ranking_figures(scores, out / "figures")
     filters = {"datasets": datasets, "pairings": pairings, "methods": methods, "profiles": profiles, "vary": varies}
     meta = {
         "results folder": str(results),

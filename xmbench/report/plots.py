@@ -319,18 +319,4 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
             png, svg = save_figure(fig, folder, name)
             title = f"{TITLES[kind]} ({' / '.join(setting)}){profile_caveat(setting[2])}"
             out.append(FigureFile(name, title, png, svg, caption))
-    return out + ranking_figures(scores, folder)
-
-
-def ranking_figures(scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
-    """The critical-difference diagram of every ranking across datasets (``report.ranking``)."""
-    from xmbench.report import plots_ranking
-    from xmbench.report.ranking import rankings
-
-    out = []
-    for result in rankings(scores):
-        name = slug("critical_difference", result.profile, *(["vary-method"] if result.vary == "method" else []))
-        png, svg = save_figure(plots_ranking.critical_difference_figure(result), folder, name)
-        title = f"Critical-difference diagram across datasets (profile {result.profile}){profile_caveat(result.profile)}"
-        out.append(FigureFile(name, title, png, svg, plots_ranking.caption(result)))
     return out

@@ -4,11 +4,24 @@ apart; the critical difference is in the title."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from xmbench.report.plots import new_figure, subplots
-from xmbench.report.ranking import Ranking, block_name
+from xmbench.report.plots import FigureFile, new_figure, profile_caveat, save_figure, slug, subplots
+from xmbench.report.ranking import Ranking, block_name, rankings
 from xmbench.report.stats import ALPHA
+
+
+def ranking_figures(scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
+    """The critical-difference diagram of every ranking across datasets (``report.ranking``)."""
+    out = []
+    for result in rankings(scores):
+        name = slug("critical_difference", result.profile, *(["vary-method"] if result.vary == "method" else []))
+        png, svg = save_figure(critical_difference_figure(result), folder, name)
+        title = f"Critical-difference diagram across datasets (profile {result.profile}){profile_caveat(result.profile)}"
+        out.append(FigureFile(name, title, png, svg, caption(result)))
+    return out
 
 
 def critical_difference_figure(result: Ranking):
