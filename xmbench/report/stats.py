@@ -127,6 +127,11 @@ def mark_columns(columns: Sequence[np.ndarray], higher_is_better: bool = True) -
     per column, arrays over its methods: mean, sd, ci, n, best, worse, tied_best, p_holm (the
     smallest Holm-adjusted p of a pair the method loses; NaN when it loses no tested pair),
     p_vs_best (raw), n_common, diff / diff_low / diff_high (to the best), identical (vs the best)."""
+    return _mark_table(columns, higher_is_better)[0]
+
+
+def _mark_table(columns: Sequence[np.ndarray], higher_is_better: bool) -> tuple[list[dict[str, np.ndarray]], int]:
+    """``mark_columns``' result and the size of Holm's family (the tested pairs of the table)."""
     sign = 1.0 if higher_is_better else -1.0
     tests = [pair_tests(sign * np.asarray(x, dtype=float)) for x in columns]
     adjusted = holm(np.concatenate([t.p for t in tests])) if tests else np.array([])
@@ -148,7 +153,7 @@ def mark_columns(columns: Sequence[np.ndarray], higher_is_better: bool = True) -
         column.update(_against(t, int(np.flatnonzero(best)[0]) if best.any() else -1, k, sign))
         column["tied_best"] = best | (~worse & np.isfinite(column["p_vs_best"]))
         out.append(column)
-    return out
+    return out, int(np.isfinite(adjusted).sum())
 
 
 def _describe(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -194,8 +199,8 @@ def compare_columns(per_seed: Mapping[object, pd.DataFrame], higher_is_better: b
     """Compare the methods of every column of one table (``per_seed``: column key -> frame indexed by
     seed with a column per method) with ``mark_columns``; one frame per key, indexed by method."""
     keys = list(per_seed)
-    marked = mark_columns([per_seed[k].to_numpy(float) for k in keys], higher_is_better)
-    frames, family = {}, 0
+    marked, family = _mark_table([per_seed[k].to_numpy(float) for k in keys], higher_is_better)
+    frames = {}
     for key, column in zip(keys, marked):
         frame = pd.DataFrame(column, index=per_seed[key].columns)
         frame.index.name = "method"
@@ -203,8 +208,6 @@ def compare_columns(per_seed: Mapping[object, pd.DataFrame], higher_is_better: b
                                    np.where(~frame["best"] & frame["mean"].notna() & (frame["n_common"] < 2),
                                             [f"no test: {n} common seed(s)" for n in frame["n_common"]], ""))
         frames[key] = frame.drop(columns="identical")
-        k = per_seed[key].shape[1]
-        family += int(np.isfinite(pair_tests(per_seed[key].to_numpy(float)).p).sum()) if k > 1 else 0
     return Comparison(frames, family)
 
 
