@@ -73,6 +73,17 @@ def test_blocks_with_unconverged_runs_and_methods_missing_a_block_are_left_out_a
     assert any("left out: block set2" in note for note in table.notes)
 
 
+def test_without_a_post_hoc_test_every_method_tied_at_the_top_rank_is_bold():
+    rng = np.random.default_rng(1)
+    scores = _scores(BLOCKS[:2], methods={"a": 0.9, "b": 0.9, "c": 0.5}, rng=rng)
+    scores.loc[(scores["dataset"] == "set1") & (scores["method"] == "a"), "value"] -= 0.05  # a: ranks 1, 2
+    scores.loc[(scores["dataset"] == "set0") & (scores["method"] == "b"), "value"] -= 0.05  # b: ranks 2, 1
+    (result,) = ranking.rankings(scores)
+    assert result.posthoc is None and result.average_rank[["a", "b"]].tolist() == [1.5, 1.5]
+    table = tables.ranking_table(result)
+    assert table.best["average rank"].to_dict() == {"a": True, "b": True, "c": False}
+
+
 def test_no_ranking_from_one_block_and_profiles_are_not_mixed():
     assert ranking.rankings(_scores(BLOCKS[:1])) == []
     scores = pd.concat([_scores(BLOCKS[:3]), _scores(BLOCKS[:3]).assign(profile="paper")])

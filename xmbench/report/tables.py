@@ -217,7 +217,7 @@ def ranking_table(result: ranking.Ranking) -> ReportTable:
                                               for m in methods]
     best = pd.DataFrame(False, index=display.index, columns=display.columns)
     best["average rank"] = ~worse.reindex(methods).to_numpy() & (result.posthoc is not None)
-    best.loc[methods[0], "average rank"] = True
+    best.loc[result.average_rank == result.average_rank.min(), "average rank"] = True  # ties share the top
     numeric = pd.concat([result.scores.T.add_prefix("mAP "), result.ranks.T.add_prefix("rank ")], axis=1)
     numeric.columns = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in numeric.columns]
     numeric.insert(0, "average_rank", result.average_rank)
