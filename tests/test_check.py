@@ -69,19 +69,19 @@ def test_a_worsened_method_fails_the_check_with_a_table(tmp_path, monkeypatch):
 
 
 def test_a_rows_measured_spread_widens_only_its_own_tolerance(tmp_path):
-    baseline = table({("gan", "A->B"): 0.30, ("cca", "A->B"): 0.80}).assign(spread=[0.05, 0.0])
-    current = table({("gan", "A->B"): 0.26, ("cca", "A->B"): 0.77})
+    baseline = table({("cmgans", "A->B"): 0.30, ("cca", "A->B"): 0.80}).assign(spread=[0.05, 0.0])
+    current = table({("cmgans", "A->B"): 0.26, ("cca", "A->B"): 0.77})
     result = compare(baseline, current, tolerance=0.02)
-    # gan fell .04, inside .02 + its spread .05; cca fell .03 with no spread: a regression
+    # cmgans fell .04, inside .02 + its spread .05; cca fell .03 with no spread: a regression
     assert result.regressions["method"].tolist() == ["cca"]
     assert result.regressions["allowed"].item() == pytest.approx(0.02)
-    planted = table({("gan", "A->B"): 0.22, ("cca", "A->B"): 0.75})  # a real regression of .05 in cca
-    assert compare(baseline, planted, tolerance=0.02).regressions["method"].tolist() == ["gan", "cca"]
+    planted = table({("cmgans", "A->B"): 0.22, ("cca", "A->B"): 0.75})  # a real regression of .05 in cca
+    assert compare(baseline, planted, tolerance=0.02).regressions["method"].tolist() == ["cmgans", "cca"]
     path = tmp_path / "b.csv"
     path.write_text("dataset,pairing,profile,split_seed,paired_fraction,seeds,method,task,metric,value,spread\n"
-                    "d,p,smoke,0,1.0,0,cca,A->B,mAP,0.5,\nd,p,smoke,0,1.0,0,gan,A->B,mAP,0.3,0.04\n")
+                    "d,p,smoke,0,1.0,0,cca,A->B,mAP,0.5,\nd,p,smoke,0,1.0,0,cmgans,A->B,mAP,0.3,0.04\n")
     read, _ = read_baseline(path)
     assert read["spread"].tolist() == [0.0, 0.04]
     path.write_text(path.read_text().replace("0.04", "-1"))
-    with pytest.raises(XmbenchError, match="column spread must hold numbers >= 0"):
+    with pytest.raises(XmbenchError, match=r"column spread must hold numbers in \[0, 1\]"):
         read_baseline(path)

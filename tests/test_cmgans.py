@@ -214,9 +214,9 @@ def test_switches_change_the_loss_and_bad_settings_are_clear():
     assert "g_semantic" not in fit(semantic=False).history_[0]
     with pytest.raises(XmbenchError, match="no loss is enabled"):
         fit(intra=False, inter=False, semantic=False, reconstruction_weight=0.0)
-    with pytest.raises(XmbenchError, match="valid: auto, shared, separate"):
+    with pytest.raises(XmbenchError, match="classifier must be one of auto, shared, separate"):
         fit(classifier="both")
-    with pytest.raises(XmbenchError, match="valid: own, anchor"):
+    with pytest.raises(XmbenchError, match="mismatch_pairing must be one of own, anchor"):
         fit(mismatch_pairing="other")
     one_class = PairedSplit(TRAIN.a, TRAIN.b, TRAIN.y_a, np.zeros_like(TRAIN.y_b))
     with pytest.raises(XmbenchError, match="^cmgans-ws-only: modality b needs at least 2 classes"):

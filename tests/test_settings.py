@@ -17,9 +17,9 @@ from xmbench.settings import as_key, coerce, parse_assignments
 
 def test_values_take_the_type_of_the_default():
     settings = parse_assignments(["cmgans.lr=1e-3", "cmgans.epochs=7", "cmgans.semantic=off",
-                                  "cmgans.betas=0.5,0.9", "cmgans.classifier=linear", "cmgans.max_updates=300"])
+                                  "cmgans.betas=0.5,0.9", "cmgans.classifier=separate", "cmgans.max_updates=300"])
     assert settings == {"cmgans": {"lr": 0.001, "epochs": 7, "semantic": False, "betas": (0.5, 0.9),
-                                   "classifier": "linear", "max_updates": 300}}
+                                   "classifier": "separate", "max_updates": 300}}
     assert type(settings["cmgans"]["epochs"]) is int and type(settings["cmgans"]["lr"]) is float
     assert coerce("m.p", None, "null") is None and coerce("m.p", None, "2.5") == 2.5  # untyped default: YAML
 
@@ -78,7 +78,7 @@ def test_a_setting_for_a_method_not_in_the_run_is_an_error(tmp_path):
 
 def test_set_reaches_the_method_the_manifest_and_the_tables(tmp_path, feature_cache):
     result = CliRunner().invoke(cli, [
-        "run", "--methods", "cca", "--set", "cca.n_components=3", "--set", "cca.n_components=4",
+        "run", "--methods", "cca", "--set", "cca.n_components=4",
         "--out", str(tmp_path), "--cache-dir", str(feature_cache)])
     assert result.exit_code == 0, result.output
     [run] = (tmp_path / "runs").iterdir()

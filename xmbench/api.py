@@ -14,9 +14,10 @@ import pandas as pd
 import torch
 
 from xmbench.data import LoadOptions, resolve_dataset
+from xmbench.data.base import SplitPlan
 from xmbench.data.fraction import check_fraction, check_validation_fraction
 from xmbench.devices import resolve_device
-from xmbench.errors import XmbenchError
+from xmbench.errors import XmbenchError, first_line
 from xmbench.eval.protocol import needs_recognizers
 from xmbench.eval.recognition import Recognizer, fit_recognizers, image_recognizers
 from xmbench.eval.retrieval import zero_rows
@@ -154,13 +155,23 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         for fraction in fractions
         for seed in seeds
     ]
+    for line in dataset.data_warnings:
+        log(f"warning: {line}")
+    problems = dataset.split_problems(pairing, [SplitPlan(k.data_seed, k.paired_fraction, k.validation_fraction)
+                                                for k in keys])
+    if problems:  # before anything loads or trains
+        raise XmbenchError(f"{dataset.name}: {len(problems)} problem(s) with the splits\n"
+                           + "\n".join(f"  - {line}" for line in problems))
     report = RunReport(scores=pd.DataFrame())
     todo = [key for key in keys if config.force or not store.is_complete(key)]
     skipped = [key for key in keys if key not in todo]
     report.skipped = [key.run_id for key in skipped]
     for key in skipped:
         log(f"skip {key.run_id} (finished earlier; --force re-runs it)")
-        changes = changed_params(store.read_manifest(store.run_dir(key)) or {}, build_method(key, str(device)))
+        try:
+            changes = changed_params(store.read_manifest(store.run_dir(key)) or {}, build_method(key, str(device)))
+        except Exception as error:  # noqa: BLE001 (a plugin that no longer builds: its finished run stays)
+            changes = [f"cannot build it now ({type(error).__name__}: {first_line(error)})"]
         if changes:
             log(f"WARNING {key.run_id}: stored with other {key.method} parameters than this version's "
                 f"({'; '.join(changes)}); --force re-runs it with the current ones")

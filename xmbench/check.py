@@ -22,7 +22,9 @@ import pandas as pd
 from xmbench import api
 from xmbench.data import DATASETS
 from xmbench.errors import XmbenchError, first_line
-from xmbench.results.schema import ALL_CLASSES, headline
+from xmbench.eval.retrieval import Task, TranslationTask
+from xmbench.methods import METHODS
+from xmbench.results.schema import ALL_CLASSES, headline, label_method
 from xmbench.results.store import canonical_label
 from xmbench.threads import limit_threads
 
@@ -80,9 +82,10 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
     table["value"] = numbers.astype(float)
     if "spread" in table:  # optional: a file without it is written back without it
         spread = pd.to_numeric(table["spread"], errors="coerce")
-        if ((table["spread"].notna() & spread.isna()) | (spread < 0)).any():  # an empty cell is no spread (0)
-            raise XmbenchError(f"{where}: column spread must hold numbers >= 0 (or be empty); {remedy}")
+        if ((table["spread"].notna() & spread.isna()) | (spread < 0) | (spread > 1)).any():  # empty: no spread (0)
+            raise XmbenchError(f"{where}: column spread must hold numbers in [0, 1] (or be empty); {remedy}")
         table["spread"] = spread.fillna(0.0).astype(float)
+    _check_rows(table, where, remedy)
     # a method stored under an alias is checked under its model's one name, once
     table["method"] = table["method"].map(canonical_label)
     table = table.drop_duplicates(subset=[*SETTING, *ROW, "metric"], keep="first")
@@ -100,6 +103,38 @@ def read_baseline(path: Path) -> tuple[pd.DataFrame, BaselineSetting]:
     except ValueError as error:
         raise XmbenchError(f"{where} has a malformed setting ({first_line(error)}); {remedy}") from None
     return table, setting
+
+
+TASKS = {task.value for task in (*Task, *TranslationTask)}
+
+
+def _check_rows(table: pd.DataFrame, where: str, remedy: str) -> None:
+    """Every row must be an mAP in [0, 1] of a known method and task, and no (method, task) twice: a
+    baseline that is not one is refused, never compared as if valid."""
+    def refuse(what: str, index: int) -> None:
+        raise XmbenchError(f"{where}: {what} on data row {index + 1}; {remedy}")
+
+    outside = ~table["value"].between(0, 1)
+    if outside.any():
+        refuse(f"mAP {table['value'][outside].iloc[0]!r} lies outside [0, 1]", int(outside.to_numpy().argmax()))
+    other = table["metric"] != METRIC
+    if other.any():
+        refuse(f"metric {table['metric'][other].iloc[0]!r} is not {METRIC} (the check compares mAP only)",
+               int(other.to_numpy().argmax()))
+    unknown = ~table["task"].isin(TASKS)
+    if unknown.any():
+        refuse(f"task {table['task'][unknown].iloc[0]!r} is not a retrieval task (valid: {', '.join(sorted(TASKS))})",
+               int(unknown.to_numpy().argmax()))
+    for index, label in enumerate(table["method"]):
+        try:
+            METHODS.get(label_method(str(label)))
+        except XmbenchError as error:
+            refuse(str(error), index)
+    repeated = table.duplicated(subset=[*SETTING, *ROW, "metric"], keep=False)
+    if repeated.any():
+        first = table[repeated].iloc[0]
+        refuse(f"duplicate row for {first['method']} {first['task']} (a (method, task) may appear once)",
+               int(repeated.to_numpy().argmax()))
 
 
 def new_setting(

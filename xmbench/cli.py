@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import warnings
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ import pandas as pd
 from xmbench import api
 from xmbench import check as regression
 from xmbench.data import DATASETS
+from xmbench.entry import one_line_warnings
 from xmbench.errors import XmbenchError
 from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
@@ -69,9 +69,27 @@ def _load_config(ctx: click.Context, param: click.Parameter, path: Path | None) 
         names = {opt.lstrip("-").replace("-", "_"): p.name for p in ctx.command.params for opt in p.opts
                  if opt.startswith("--") and p.name not in ("config", "settings")}
         values, entries = read_config(path, names)
+        _check_config_values(ctx, path, values)
         ctx.default_map = {**(ctx.default_map or {}), **values}
         ctx.meta["config_set"] = entries
     return path
+
+
+PARSERS = {"seeds": _seeds, "paired_fractions": _fractions}  # options typed inside ``run``
+
+
+def _check_config_values(ctx: click.Context, path: Path, values: dict[str, object]) -> None:
+    """A config's values typed as their options type them, so a bad one names the file, not an option
+    the user never typed."""
+    params = {p.name: p for p in ctx.command.params}
+    for name, value in values.items():
+        try:
+            if value is not None:
+                params[name].type_cast_value(ctx, value)
+            if name in PARSERS and value is not None:
+                PARSERS[name](str(value))
+        except click.BadParameter as error:
+            raise XmbenchError(f"config {path}: {params[name].opts[0].lstrip('-')}: {error.message}") from None
 
 
 @cli.command()
@@ -315,14 +333,8 @@ def _origin(registry, name: str) -> str:  # noqa: ANN001
     return "" if origin == BUILT_IN else f"[{origin}] "
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    """Every warning is one line on stderr, without the source line Python would print."""
-    click.echo(f"warning: {message}", err=True)
-
-
 def main() -> None:
-    warnings.simplefilter("default")
-    warnings.showwarning = _one_line_warning
+    one_line_warnings()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:  # click's form of Ctrl-C

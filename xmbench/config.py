@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from xmbench import strict_yaml
 from xmbench.errors import XmbenchError, first_line
 
 SET = "set"
@@ -27,7 +28,7 @@ def read_config(path: Path, options: Mapping[str, str]) -> tuple[dict[str, Any],
     a run's manifest; ``options`` maps the names a file may use (option names, dashes as
     underscores) to the command's parameter names."""
     try:
-        loaded = yaml.safe_load(Path(path).read_text())  # JSON is YAML: manifests read the same way
+        loaded = strict_yaml.load(Path(path).read_text())  # JSON is YAML: manifests read the same way
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise XmbenchError(f"config {path}: not readable ({first_line(error)})") from None
     if isinstance(loaded, dict) and "manifest_version" in loaded:
@@ -64,10 +65,15 @@ def set_entries(settings: Mapping[str, Any] | list[str], where: object) -> list[
 
 
 def merge_sets(from_file: list[str], from_command_line: Iterable[str]) -> list[str]:
-    """The file's settings, then the command line's: a later entry for the same METHOD.PARAM wins."""
+    """The file's settings, then the command line's: the command line's entry for a METHOD.PARAM the
+    file sets too wins. One METHOD.PARAM twice within one source is refused (which would it be?)."""
     merged: dict[str, str] = {}
-    for entry in [*from_file, *from_command_line]:
-        merged[entry.partition("=")[0].strip()] = entry
+    for source, entries in (("the config's set", from_file), ("--set", list(from_command_line))):
+        targets = [entry.partition("=")[0].strip() for entry in entries]
+        repeated = sorted({t for t in targets if targets.count(t) > 1})
+        if repeated:
+            raise XmbenchError(f"{source} gives {', '.join(repeated)} twice; give each parameter once")
+        merged.update(zip(targets, entries, strict=True))
     return list(merged.values())
 
 

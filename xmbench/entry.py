@@ -18,8 +18,21 @@ def _terminate(signum, frame) -> None:  # noqa: ANN001
     raise Terminated
 
 
+def one_line_warnings() -> None:
+    """Every warning is one ``warning:`` line on stderr, without the source path and line Python would
+    print: set before xmbench's modules import, so a broken plugin's warning at start-up is one line."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    warnings.simplefilter("default")
+    warnings.showwarning = show
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
+    one_line_warnings()
     try:
         from xmbench.cli import main as cli_main
 

@@ -4,6 +4,7 @@ that cannot be written costs seconds, not a finished run."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,3 +43,22 @@ def distinct(values: Sequence[T], what: str, option: str) -> tuple[T, ...]:
     if repeated:
         raise XmbenchError(f"{option} repeats {', '.join(repeated)}: give each {what} once")
     return tuple(values)
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+
+
+def safe_name(name: str, what: str) -> str:
+    """``name`` when it can be part of a file name as it is (run folders are named after datasets and
+    methods): letters, digits and ``. _ + -``, not starting with a dot, at most 64 characters;
+    otherwise one clear error suggesting ``slug(name)``."""
+    if _SAFE_NAME.fullmatch(name) and ".." not in name:
+        return name
+    hint = slug(name)
+    raise XmbenchError(f"{what} {name!r} cannot name files (letters, digits and . _ + - only, not starting with "
+                       f"a dot, at most 64 characters)" + (f"; e.g. {hint!r}" if hint else ""))
+
+
+def slug(text: str) -> str:
+    """``text`` made safe to name files: every run of other characters becomes ``-``; '' when nothing is left."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._+-]+", "-", text)).replace("..", ".").strip("-._")[:64]

@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Generic, TypeVar
 
 from xmbench.errors import XmbenchError, first_line
+from xmbench.preflight import safe_name
 
 T = TypeVar("T")
 BUILT_IN = "xmbench"
@@ -44,6 +45,7 @@ class Registry(Generic[T]):
 
     def add(self, name: str, entry: T, origin: str = BUILT_IN) -> None:
         """Register ``entry`` as ``name``; the same class twice is a no-op, another class a ValueError."""
+        safe_name(name, f"{self.kind} name")  # run folders are named after it
         if self.base is not None and not (isinstance(entry, type) and issubclass(entry, self.base)):
             raise ValueError(f"{self.kind} {name!r}: {entry!r} is not a subclass of {self.base.__name__}")
         if name in self._entries:

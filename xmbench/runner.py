@@ -22,9 +22,9 @@ import torch
 
 import xmbench
 from xmbench.data import CrossModalData
-from xmbench.data.fraction import carve_validation, fingerprint, withhold_pairing
+from xmbench.data.fraction import fingerprint, training_pairs
 from xmbench.devices import describe_device
-from xmbench.errors import XmbenchError
+from xmbench.errors import XmbenchError, first_line
 from xmbench.eval.protocol import score_method, validation_scorer
 from xmbench.eval.recognition import Recognizer
 from xmbench.features.cnn import ExtractorConfig
@@ -99,8 +99,19 @@ class RunOutcome:
 
 
 def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dict[str, Any] | None = None) -> RunOutcome:
-    """Fit, embed and score one run; a method's failure becomes a failed outcome, never an exception.
-    ``execution`` (which executor, node, threads) goes into the manifest as it is.
+    """Fit, embed and score one run; a method's failure becomes a failed outcome, never an exception:
+    wherever a method breaks (a plugin's constructor, ``get_params``, ``fit``, its facts), that run
+    fails alone and the others go on. ``execution`` (which executor, node, threads) goes into the
+    manifest as it is."""
+    try:
+        return _run_one(key, inputs, device, execution)
+    except Exception as error:  # noqa: BLE001 (outside fit: the method's construction or its facts)
+        return RunOutcome.failed(key, f"{type(error).__name__}: {first_line(error)}", traceback=traceback.format_exc())
+
+
+def _run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dict[str, Any] | None) -> RunOutcome:
+    """``run_one``'s work; exceptions of ``fit`` and the scoring become a failed outcome here (with the
+    training curve so far), any other escapes to ``run_one``.
 
     The method trains on the training pairs minus a validation split carved from them (from the
     pairs that keep their pairing under ``--paired-fraction``); model selection scores it on that
@@ -123,10 +134,8 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
             manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
         # the subset and the validation split are data: drawn from the data seed, never the method's,
         # so every method of a replicate trains and selects on the same pairs
-        subset_seed = derive_seed(key.data_seed, key.dataset, key.pairing, "paired-subset", key.paired_fraction)
-        split = withhold_pairing(data.train, key.paired_fraction, subset_seed)
-        held = carve_validation(split.paired, key.validation_fraction,
-                                derive_seed(key.data_seed, key.dataset, key.pairing, "validation"))
+        split, held = training_pairs(data.train, key.data_seed, key.dataset, key.pairing, key.paired_fraction,
+                                     key.validation_fraction)
         manifest["training_data"] = {
             "paired_fraction": key.paired_fraction,
             "n_paired": len(held.train),
@@ -181,11 +190,15 @@ def run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: dic
     scores = pd.concat(rows, ignore_index=True)
     for column, value in zip(
         ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features"),
-        (key.run_id, key.dataset, key.pairing, key.method_label, key.seed, key.vary, key.profile, key.paired_fraction,
+        (key.run_id, key.dataset_label, key.pairing, key.method_label, key.seed, key.vary, key.profile, key.paired_fraction,
          key.features),
         strict=True,
     ):
         scores[column] = value
+    repeated = scores.duplicated(["task", "space", "class", "metric"])
+    if repeated.any():  # never two numbers under one key: the store would keep one of them silently
+        task, space, name, metric = scores.loc[repeated, ["task", "space", "class", "metric"]].iloc[0]
+        raise XmbenchError(f"{key.method}: two scores share the key ({task}, {space or '-'}, {name}, {metric})")
     manifest |= {"status": "ok", "timings": timings}
     return RunOutcome(key, manifest, _training_table(method), scores, embeddings, (data.test.y_a, data.test.y_b))
 

@@ -1,7 +1,8 @@
 """Method settings from outside the package: ``--set METHOD.PARAM=VALUE`` and a config's ``set``.
 
 A setting is checked against the method's constructor (an unknown method or parameter says "did you
-mean") and typed from the parameter's default: ``bool`` takes true/false/yes/no/on/off/1/0, ``int``
+mean"), typed from the parameter's default, and checked against the parameter's declared range
+(``param_ranges``, ``xmbench.methods.params``), all before anything loads. Typing: ``bool`` takes true/false/yes/no/on/off/1/0, ``int``
 and ``float`` their literals, a tuple or list a comma list typed by its first element, a parameter
 whose default is ``None`` a YAML scalar (number, bool, null or text). Settings override the profile's
 values; ``seed``, ``device`` and ``model_selection`` have their own options and cannot be set.
@@ -19,6 +20,7 @@ import yaml
 
 from xmbench.errors import XmbenchError
 from xmbench.methods import METHODS
+from xmbench.methods.params import range_problems
 
 RESERVED = {"seed": "--seeds", "device": "--device", "model_selection": "--model-selection"}
 Settings = dict[str, dict[str, Any]]  # method -> parameter -> value
@@ -33,6 +35,9 @@ def parse_assignments(entries: Iterable[str]) -> Settings:
         method, dot, param = target.strip().partition(".")
         if not (equals and dot and method and param.strip()):
             raise XmbenchError(f"--set {entry!r}: expected METHOD.PARAM=VALUE, e.g. cmgans.lr=0.001")
+        if param.strip() in raw.get(method, {}):
+            raise XmbenchError(f"--set {method}.{param.strip()} is given twice ({raw[method][param.strip()]!r} and "
+                               f"{value.strip()!r}); give each parameter once")
         raw.setdefault(method, {})[param.strip()] = value.strip()
     return check_settings(raw)
 
@@ -53,7 +58,10 @@ def check_settings(settings: Mapping[str, Mapping[str, Any]]) -> Settings:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise XmbenchError(f"{method} has no parameter {param!r}{hint} "
                                    f"(see `xmbench list --method {method}`)")
-            checked.setdefault(method, {})[param] = coerce(f"{method}.{param}", defaults[param], value)
+            typed = coerce(f"{method}.{param}", defaults[param], value)
+            for problem in range_problems(method, cls.param_ranges, {param: typed}):
+                raise XmbenchError(f"{method}.{problem} (see `xmbench list --method {method}`)")
+            checked.setdefault(method, {})[param] = typed
     return checked
 
 
@@ -86,7 +94,10 @@ def coerce(where: str, default: Any, value: Any) -> Any:
         if isinstance(default, (tuple, list)):
             items = value.split(",") if isinstance(value, str) else list(value)
             template = default[0] if default else None
-            return kind(coerce(where, template, item) for item in items)
+            try:
+                return kind(coerce(where, template, item) for item in items)
+            except XmbenchError:  # say what the whole value should be, not one item
+                raise ValueError from None
         if default is None:
             return yaml.safe_load(value) if isinstance(value, str) else value
     except (TypeError, ValueError, yaml.YAMLError):
@@ -132,6 +143,7 @@ def describe(name: str) -> str:
     defaults = parameters(cls)
     table = pd.DataFrame(
         {"default": {p: repr(v) for p, v in defaults.items()}}
+        | {"valid": {p: str(cls.param_ranges[p]) if p in cls.param_ranges else "" for p in defaults}}
         | {profile.value: {p: repr(cls.profiles.get(profile, {})[p]) if p in cls.profiles.get(profile, {}) else ""
                            for p in defaults} for profile in Profile}
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -161,9 +163,52 @@ class Dataset(ABC):
                                f"{chosen.value} does not apply; valid here: given")
         return chosen
 
+    # one line each about data that will run but may mislead (a constant modality, test items that
+    # copy training items): known before anything loads, printed as warnings by ``run``
+    data_warnings: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def split_problems(cls, pairing: str, plans: Sequence[SplitPlan]) -> list[str]:
+        """Every way the splits of the planned runs would fail (too few items of a class for the test,
+        validation or paired-subset split), found before anything loads or trains; one line each.
+        Datasets whose labels are known before loading check it (user data); others return []."""
+        return []
+
     @classmethod
     def load(cls, pairing: str | None, options: LoadOptions) -> CrossModalData:
-        return cls._load(cls.check_pairing(pairing), options)
+        data = cls._load(cls.check_pairing(pairing), options)
+        problems = class_name_problems(data.class_names)
+        if problems:
+            raise XmbenchError(f"dataset {cls.name!r}: " + "; ".join(problems))
+        return data
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """What decides a run's splits: the replicate's data seed and the fractions it trains with."""
+
+    data_seed: int
+    paired_fraction: float
+    validation_fraction: float
+
+
+RESERVED_CLASS = "all"  # the class column's value on the results' overall rows (results.schema.ALL_CLASSES)
+
+
+def class_name_problems(names: Sequence[str]) -> list[str]:
+    """A class name must be non-empty, unique and never the overall row's name, or per-class and
+    overall scores would share a key in the results table."""
+    problems = []
+    reserved = [n for n in names if str(n).strip().casefold() == RESERVED_CLASS]
+    if reserved:
+        problems.append(f"class name {reserved[0]!r} is reserved for the overall row of the results; rename the class")
+    if any(not str(n).strip() for n in names):
+        problems.append("a class name is empty; give every class a name")
+    counts = Counter(str(n) for n in names)
+    repeated = sorted(n for n, c in counts.items() if c > 1)
+    if repeated:
+        problems.append(f"duplicate class name(s): {', '.join(map(repr, repeated[:5]))}; give each class its own name")
+    return problems
 
     @classmethod
     @abstractmethod

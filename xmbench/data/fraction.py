@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
+from xmbench.seeding import derive_seed
 
 
 def check_fraction(fraction: float) -> float:
@@ -106,6 +107,18 @@ def carve_validation(pairs: PairedSplit, fraction: float, seed: int) -> Validati
         ) from None
     train, held = np.sort(train), np.sort(held)
     return ValidationSplit(_rows(pairs, train), _rows(pairs, held), held)
+
+
+def training_pairs(train: PairedSplit, data_seed: int, dataset: str, pairing: str, paired_fraction: float,
+                   validation_fraction: float) -> tuple[WithheldPairing, ValidationSplit]:
+    """What one run trains and selects on: the pairs that keep their pairing under ``paired_fraction``
+    (the rest unpaired), then the validation split carved from them. Both are data, drawn from the
+    replicate's data seed, never the method's, so every method of a replicate sees the same pairs;
+    the runner and the checks made before a run (``Dataset.split_problems``) call this one function."""
+    subset_seed = derive_seed(data_seed, dataset, pairing, "paired-subset", paired_fraction)
+    withheld = withhold_pairing(train, paired_fraction, subset_seed)
+    held = carve_validation(withheld.paired, validation_fraction, derive_seed(data_seed, dataset, pairing, "validation"))
+    return withheld, held
 
 
 def _rows(pairs: PairedSplit, index: np.ndarray) -> PairedSplit:

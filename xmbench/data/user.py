@@ -28,10 +28,14 @@ import numpy as np
 import yaml
 from sklearn.model_selection import train_test_split
 
-from xmbench.data.base import DATASETS, CrossModalData, Dataset, LoadOptions, ModalitySpec, PairedSplit
+from xmbench import strict_yaml
+from xmbench.data.base import (DATASETS, CrossModalData, Dataset, LoadOptions, ModalitySpec, PairedSplit, SplitPlan,
+                               class_name_problems)
+from xmbench.data.fraction import training_pairs
 from xmbench.data.sources import read_npz
 from xmbench.errors import XmbenchError, first_line
 from xmbench.options import FeatureSource
+from xmbench.preflight import safe_name, slug
 
 TEST_FRACTION = 0.3  # as digits-colors: a seeded, stratified split where the data bring none
 CARD = "dataset.yaml"
@@ -68,6 +72,7 @@ def read_dataset(path: Path | str) -> type[Dataset]:
     if not path.exists():
         raise XmbenchError(f"data file {str(path)!r} does not exist")
     card: dict[str, Any] = {}
+    card_path = path
     if path.is_dir() or path.suffix in (".yaml", ".yml"):
         card_path = path / CARD if path.is_dir() else path
         card = _read_card(card_path)
@@ -85,7 +90,11 @@ def read_dataset(path: Path | str) -> type[Dataset]:
             if key in arrays and list(map(str, arrays[key])) != list(map(str, card[key])):
                 raise UserDataError(str(path), [f"{key} differ between {CARD} and the data file"])
             arrays[key] = card[key]
-    return _dataset(arrays, str(card.get("name") or path.stem), card.get("description"), str(path),
+    if card.get("name") is not None:
+        name = safe_name(str(card["name"]), f"{card_path}: the card's name")
+    else:  # a file's stem names the data: made safe for file names rather than refused
+        name = slug(path.stem) or "data"
+    return _dataset(arrays, name, card.get("description"), str(path),
                     str(card.get("citation", "")), str(card.get("license", "")), where=str(path))
 
 
@@ -93,8 +102,8 @@ def _read_card(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise XmbenchError(f"{path.parent}: a user data folder needs a {CARD} card")
     try:
-        card = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        card = strict_yaml.load(path.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
         raise XmbenchError(f"{path}: not readable YAML ({first_line(error)})") from None
     if not isinstance(card, dict):
         raise XmbenchError(f"{path}: the card must be a mapping with at least `data: FILE`")
@@ -106,7 +115,18 @@ def _read_card(path: Path) -> dict[str, Any]:
     return card
 
 
+NPZ_MAGIC = b"PK\x03\x04"  # an npz is a zip archive
+
+
 def _read_npz(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(len(NPZ_MAGIC))
+    except OSError as error:
+        raise XmbenchError(f"{path}: not readable ({error.strerror or type(error).__name__})") from None
+    if start != NPZ_MAGIC:  # numpy would try it as a pickle and talk about allow_pickle
+        raise XmbenchError(f"{path}: not an npz archive (it does not start like a zip file); "
+                           "write it with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)
@@ -129,7 +149,11 @@ def _read_parquet(path: Path) -> dict[str, Any]:
         raise XmbenchError(f"{path}: not a readable parquet file ({first_line(error)})") from None
     arrays: dict[str, Any] = {}
     for column in map(str, frame.columns):
-        if column in ("y", "y_a", "y_b", "split"):
+        if column in ("y", "y_a", "y_b"):
+            values = frame[column]  # a missing label (nullable Int64, None) reads as NaN, which validate names
+            numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+            arrays[column] = values.to_numpy(dtype=float, na_value=np.nan) if numeric and values.isna().any() else values.to_numpy()
+        elif column == "split":
             arrays[column] = frame[column].to_numpy()
         elif not column.startswith(("a_", "b_")):
             arrays.setdefault(UNKNOWN, []).append(_unknown(column, ("a_*", "b_*", "y", "y_a", "y_b", "split")))
@@ -156,12 +180,16 @@ def validate(arrays: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], list[str
         x = np.asarray(arrays[side])
         if x.dtype.kind not in "biuf":
             problems.append(f"{side}: expected numbers, got dtype {x.dtype}")
+        elif x.ndim == 2 and x.shape[1] == 0:
+            problems.append(f"{side}: no features (shape {x.shape}): give at least one column")
         elif x.ndim == 2 or (x.ndim == 4 and x.shape[2:] == IMAGE_SIZE):
-            if x.ndim == 4 and np.isfinite(x).all() and (x.min() < 0 or x.max() > 255):
+            if x.ndim == 4 and np.isfinite(x).all() and x.size and (x.min() < 0 or x.max() > 255):
                 problems.append(f"{side}: image values must lie in [0, 1] or 0..255, got {x.min():g}..{x.max():g}")
             if not np.isfinite(x).all():
                 problems.append(f"{side}: {int((~np.isfinite(x)).any(axis=tuple(range(1, x.ndim))).sum())} row(s) "
                                 "contain NaN or inf")
+            elif x.ndim == 2 and x.size:
+                problems += _scale_problems(side, x)
             out[side] = x
         else:
             problems.append(f"{side}: expected (n, d) features or (n, C, 28, 28) images, got shape {x.shape}")
@@ -173,6 +201,12 @@ def validate(arrays: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], list[str
         labels = {}
     for side, y in labels.items():
         y = np.asarray(y)
+        missing = _missing(y)
+        if missing.any():
+            problems.append(f"labels of {side}: {int(missing.sum())} missing value(s) (NaN or None), first in row "
+                            f"{int(missing.argmax())}: every pair needs its class")
+            labels = {}
+            break
         if y.ndim != 1 or y.dtype.kind not in "iub" and not (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
             problems.append(f"labels of {side}: expected a 1-D array of integers, got {y.dtype} of shape {y.shape}")
             labels = {}
@@ -184,6 +218,9 @@ def validate(arrays: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], list[str
     if not aligned:
         problems.append("row counts differ: " + ", ".join(f"{k}={v}" for k, v in rows.items()))
     if not labels or len(labels["a"]) != len(labels["b"]):
+        return out, problems
+    if len(labels["a"]) == 0:
+        problems.append("no rows: the data hold 0 pairs")
         return out, problems
     y_a, y_b = (np.asarray(labels[s]).astype(np.int64) for s in ("a", "b"))
     values = np.unique(np.concatenate([y_a, y_b]))
@@ -199,6 +236,7 @@ def validate(arrays: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], list[str
         names, classes = [str(v) for v in values], values
     out["y_a"], out["y_b"] = np.searchsorted(classes, y_a), np.searchsorted(classes, y_b)
     out["class_names"] = np.asarray(names)
+    problems += class_name_problems(names)
     present = np.unique(out["y_a"])
     if len(present) < 2:
         problems.append(f"fewer than 2 classes ({len(present)}): retrieval mAP needs at least 2")
@@ -226,6 +264,69 @@ def validate(arrays: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], list[str
     return out, problems
 
 
+FLOAT32_SAFE = 1e18  # methods compute in float32: squares of larger values overflow it (3.4e38), of smaller underflow
+
+
+def _scale_problems(side: str, x: np.ndarray) -> list[str]:
+    """Features a float32 method cannot train on as they are: beyond float32's range, or of a scale
+    whose squares over- or underflow it (a loss then diverges for a reason no learning rate fixes)."""
+    peak = float(np.max(np.abs(x)))
+    if peak > np.finfo(np.float32).max:
+        return [f"{side}: values reach {peak:.3g}, beyond float32's range ({np.finfo(np.float32).max:.3g}), the "
+                "precision every method computes in; rescale the features (e.g. standardise them)"]
+    if peak > FLOAT32_SAFE or 0 < peak < 1 / FLOAT32_SAFE:
+        return [f"{side}: values reach at most {peak:.3g}; methods compute in float32, where squares of values of "
+                f"this scale {'overflow' if peak > 1 else 'underflow'}: rescale the features (e.g. standardise them)"]
+    return []
+
+
+def _missing(y: np.ndarray) -> np.ndarray:
+    """Rows whose label is missing: NaN in a float array, None or NaN in an object array."""
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y.ravel()], bool)
+    return np.zeros(y.shape, bool)
+
+
+FEW_ITEMS = 5  # a class with fewer pairs gets 1 or 2 test items: its per-class mAP is nearly a coin
+NEAR_CONSTANT = 1e-6  # relative spread below which a modality carries nothing float32 can resolve
+
+
+def quality_warnings(checked: Mapping[str, np.ndarray]) -> list[str]:
+    """Data that run but may mislead: a constant modality, pairs repeated (so test items copy training
+    items), classes with very few pairs. One line each."""
+    lines = []
+    for side in ("a", "b"):
+        x = checked[side].reshape(len(checked[side]), -1).astype(np.float64)
+        spread, peak = float(np.max(np.ptp(x, axis=0))), float(np.max(np.abs(x)))
+        if spread <= NEAR_CONSTANT * max(peak, np.finfo(np.float64).tiny):
+            what = "constant (every row is the same)" if spread == 0 else \
+                f"nearly constant (rows differ by at most {spread:.2g} on values up to {peak:.2g})"
+            lines.append(f"modality {side} is {what}: no method can learn from it; expect chance-level mAP or "
+                         "failed runs")
+    rows = np.ascontiguousarray(np.concatenate([checked[s].reshape(len(checked[s]), -1).astype(np.float64)
+                                                for s in ("a", "b")], axis=1))
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    if "is_test" in checked:
+        is_test = checked["is_test"]
+        copied = int(np.isin(keys[is_test], keys[~is_test]).sum())
+        if copied:
+            lines.append(f"{copied} of {int(is_test.sum())} test pairs also appear in the training split (identical "
+                         "rows): retrieval on them measures memory, not generalisation")
+    else:
+        repeated = len(keys) - len(np.unique(keys))
+        if repeated:
+            lines.append(f"{repeated} pair(s) appear more than once: the seeded split puts copies in both train and "
+                         "test, so retrieval on them measures memory, not generalisation")
+    counts = np.bincount(checked["y_a"], minlength=len(checked["class_names"]))
+    few = [f"{checked['class_names'][k]} ({counts[k]})" for k in np.flatnonzero((counts > 0) & (counts < FEW_ITEMS))]
+    if few:
+        lines.append(f"class(es) with few items (fewer than {FEW_ITEMS} pairs): {', '.join(few[:5])}"
+                     + (" ..." if len(few) > 5 else "") + "; their per-class mAP rests on one or two test items")
+    return lines
+
+
 def fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
     """A hash of every checked array (values, dtype and shape), in a fixed order."""
     digest = hashlib.sha256()
@@ -244,14 +345,51 @@ class UserDataset(Dataset):
     fingerprint: ClassVar[str] = ""
 
     @classmethod
-    def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
+    def _test_mask(cls, data_seed: int) -> np.ndarray:
+        """The test rows: the data's ``split``, or a stratified 30% drawn from the data seed."""
         arrays = cls.arrays
         if "is_test" in arrays:
-            is_test = arrays["is_test"]
-        else:
-            _, test = train_test_split(np.arange(len(arrays["y_a"])), test_size=TEST_FRACTION,
-                                       stratify=arrays["y_a"], random_state=options.data_seed)
-            is_test = np.isin(np.arange(len(arrays["y_a"])), test)
+            return arrays["is_test"]
+        _, test = train_test_split(np.arange(len(arrays["y_a"])), test_size=TEST_FRACTION,
+                                   stratify=arrays["y_a"], random_state=data_seed)
+        return np.isin(np.arange(len(arrays["y_a"])), test)
+
+    @classmethod
+    def split_problems(cls, pairing: str, plans: Sequence[SplitPlan]) -> list[str]:
+        """Draws every planned run's test, paired-subset and validation splits on the labels alone (the
+        same functions and seeds a run uses) and reports each that fails or leaves a class fewer than
+        2 training pairs."""
+        problems: dict[str, None] = {}
+        y = cls.arrays["y_a"]
+        names = cls.arrays["class_names"]
+        hint = "give more pairs per class, a `split`, or other --paired-fraction / --validation-fraction"
+        for plan in dict.fromkeys(plans):
+            try:
+                is_test = cls._test_mask(plan.data_seed)
+            except ValueError as error:  # sklearn: fewer test or train rows than classes
+                problems[f"the seeded {TEST_FRACTION:.0%} test split of {len(y)} pairs ({len(np.unique(y))} classes) "
+                         f"fails: {error}; {hint}"] = None
+                continue
+            train = np.flatnonzero(~is_test)
+            labels = PairedSplit(np.empty((len(train), 0)), np.empty((len(train), 0)), y[train], y[train])
+            try:
+                _, held = training_pairs(labels, plan.data_seed, cls.name, pairing, plan.paired_fraction,
+                                         plan.validation_fraction)
+            except XmbenchError as error:
+                problems[f"{error}; {hint}"] = None
+                continue
+            counts = np.bincount(held.train.y_a, minlength=len(names))
+            short = [f"{names[k]} ({counts[k]})" for k in np.unique(y[train]) if counts[k] < 2]
+            if short:
+                problems[f"class(es) keep fewer than 2 training pairs after the test split (paired fraction "
+                         f"{plan.paired_fraction:g}, validation fraction {plan.validation_fraction:g}): "
+                         f"{', '.join(short[:5])}; {hint}"] = None
+        return list(problems)
+
+    @classmethod
+    def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
+        arrays = cls.arrays
+        is_test = cls._test_mask(options.data_seed)
         names = [str(n) for n in arrays["modality_names"]]
 
         def split(mask: np.ndarray) -> PairedSplit:
@@ -270,9 +408,11 @@ class UserDataset(Dataset):
 
 def _dataset(arrays: Mapping[str, Any], name: str, description: str | None, source: str, citation: str,
              license: str, where: str) -> type[Dataset]:
+    name = safe_name(name, f"{where}: the data's name")
     checked, problems = validate(arrays)
     if problems:
         raise UserDataError(where, problems)
+    warnings = tuple(f"{where}: {line}" for line in quality_warnings(checked))
     for side in ("a", "b"):
         x = checked[side]
         checked[side] = x.astype(np.float32) if x.ndim == 2 else _as_uint8_images(x)
@@ -284,7 +424,7 @@ def _dataset(arrays: Mapping[str, Any], name: str, description: str | None, sour
         "name": name, "arrays": checked, "fingerprint": fingerprint(checked), "source": source,
         "description": description or f"user data ({len(checked['y_a'])} pairs, {len(checked['class_names'])} classes)",
         "license": license or "the user's", "citation": citation, "has_images": has_images,
-        "default_features": FeatureSource.SUPERVISED.value,
+        "default_features": FeatureSource.SUPERVISED.value, "data_warnings": warnings,
         "__doc__": f"User data {name!r} from {source}.",
     }
     return type(f"UserDataset_{name}", (UserDataset,), attributes)

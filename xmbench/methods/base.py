@@ -23,6 +23,7 @@ import numpy as np
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.methods.params import Range, range_problems
 from xmbench.options import Modality, Profile
 from xmbench.registry import Registry
 
@@ -58,6 +59,9 @@ class CrossModalMethod(ABC):
 
     name: ClassVar[str]
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {}
+    # each hyper-parameter's valid values (``xmbench.methods.params``), declared beside the defaults:
+    # checked for --set before anything runs, and by ``fit``; shown by ``xmbench list --method``
+    param_ranges: ClassVar[dict[str, Range]] = {}
     can_translate: ClassVar[bool] = False
     can_reconstruct: ClassVar[bool] = False
     shared_space: ClassVar[bool] = True
@@ -83,11 +87,12 @@ class CrossModalMethod(ABC):
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments, read back from attributes of the same name (sklearn)."""
         signature = inspect.signature(type(self).__init__)
-        return {
-            name: getattr(self, name)
-            for name in signature.parameters
-            if name != "self" and signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
-        }
+        names = [name for name, p in signature.parameters.items() if name != "self" and p.kind is not p.VAR_KEYWORD]
+        lacking = [name for name in names if not hasattr(self, name)]
+        if lacking:
+            raise XmbenchError(f"{self.name}: the constructor does not store argument(s) {', '.join(lacking)} as "
+                               "attributes of the same name (scikit-learn's rule: get_params reads them back)")
+        return {name: getattr(self, name) for name in names}
 
     def fit(
         self, train: PairedSplit, unpaired: UnpairedFeatures | None = None, validation: Validation | None = None
@@ -96,6 +101,9 @@ class CrossModalMethod(ABC):
         unpaired ones); returns self. With ``validation`` (pairs carved from the training data,
         never the test split) trained methods record a validation curve and, with
         ``model_selection``, keep the best state; closed-form methods choose their components."""
+        problems = range_problems(self.name, self.param_ranges, self.get_params())
+        if problems:
+            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
         check_features("a", train.a)
         check_features("b", train.b)
         if len(train) < 2:

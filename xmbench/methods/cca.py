@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from xmbench.data.base import PairedSplit
-from xmbench.errors import XmbenchError
 from xmbench.linalg import regularised_cca
 from xmbench.methods.base import METHODS, CrossModalMethod
+from xmbench.methods.params import POSITIVE_INT, UNIT
 from xmbench.options import Modality, Profile
 
 MIN_CORRELATION = 1e-6  # a canonical correlation below this is numerically zero: no shared signal
@@ -36,6 +36,7 @@ class CCA(CrossModalMethod):
     name = "cca"
     paper_claims = ("retrieval",)  # a retrieval baseline in the CM-GANs paper (Tables III-VI)
     profiles = {Profile.SMOKE: {}, Profile.QUICK: {}, Profile.PAPER: {}}
+    param_ranges = {"n_components": POSITIVE_INT, "shrinkage": UNIT}
 
     def __init__(
         self, n_components: int = 10, shrinkage: float = 1e-3, model_selection: bool = False, seed: int = 0,
@@ -48,8 +49,6 @@ class CCA(CrossModalMethod):
         self.device = device
 
     def _fit(self, train: PairedSplit) -> None:
-        if not 0 <= self.shrinkage <= 1:
-            raise XmbenchError(f"cca: shrinkage must be in [0, 1], got {self.shrinkage}")
         Xa, Xb = self._prepare(train)
         self.mean_ = {Modality.A: Xa.mean(axis=0), Modality.B: Xb.mean(axis=0)}
         Wa, Wb, correlations = regularised_cca(

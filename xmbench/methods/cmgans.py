@@ -33,9 +33,9 @@ from xmbench.methods.training import (
     budget,
     fit_phases,
     mean_losses,
-    schedule_problems,
     validation_score,
 )
+from xmbench.methods.params import ADAM_BETAS, NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, SLOPE, OneOf
 from xmbench.options import Modality, Profile
 from xmbench.seeding import seeded_init, torch_generator
 
@@ -119,6 +119,12 @@ class CMGANs(CrossModalMethod):
         Profile.QUICK: {"max_updates": 1500, "eval_every": 20, "patience": 5, "model_selection": True},
         Profile.PAPER: {"betas": (0.5, 0.999)},
     }
+    param_ranges: ClassVar[dict[str, Any]] = {
+        **dict.fromkeys(("hidden", "inter_hidden", "batch_size", "epochs", "k_generator"), POSITIVE_INT),
+        "max_updates": OPTIONAL_POSITIVE_INT, **SCHEDULE, "lr": POSITIVE, "betas": ADAM_BETAS,
+        "classifier": OneOf(CLASSIFIER_CHOICES), "mismatch_pairing": OneOf(MISMATCH_CHOICES), "leaky_slope": SLOPE,
+        **dict.fromkeys(("adversarial_weight", "semantic_weight", "reconstruction_weight"), NON_NEGATIVE),
+    }
 
     def __init__(
         self,
@@ -177,27 +183,9 @@ class CMGANs(CrossModalMethod):
 
     # ----------------------------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        problems = [
-            f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("hidden", "inter_hidden", "batch_size", "k_generator")
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1
-        ]
-        problems += schedule_problems(self, ("epochs", "max_updates"))
-        if not self.lr > 0:
-            problems.append(f"lr must be positive, got {self.lr!r}")
-        if self.classifier not in CLASSIFIER_CHOICES:
-            problems.append(f"classifier {self.classifier!r} is invalid; valid: {', '.join(CLASSIFIER_CHOICES)}")
-        if self.mismatch_pairing not in MISMATCH_CHOICES:
-            problems.append(
-                f"mismatch_pairing {self.mismatch_pairing!r} is invalid; valid: {', '.join(MISMATCH_CHOICES)}"
-            )
-        for name in ("adversarial_weight", "semantic_weight", "reconstruction_weight"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        """What the declared ranges cannot say: at least one loss must train the networks."""
         if not (self.intra or self.inter or self.semantic or self.reconstruction_weight > 0):
-            problems.append("no loss is enabled (intra, inter, semantic and reconstruction are all off)")
-        if problems:
-            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
+            raise XmbenchError(f"{self.name}: no loss is enabled (intra, inter, semantic and reconstruction are all off)")
 
     def _fit(self, train: PairedSplit) -> None:
         self._check_params()

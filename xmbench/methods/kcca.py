@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.kernel_approximation import Nystroem
-from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, euclidean_distances
 
 from xmbench.data.base import PairedSplit
-from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS
 from xmbench.methods.cca import CCA
+from xmbench.methods.params import POSITIVE_INT, Number, OneOf
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, numpy_rng
 
@@ -44,6 +44,8 @@ class KCCA(CCA):
 
     name = "kcca"
     profiles = {Profile.SMOKE: {"rank": 200}, Profile.QUICK: {"rank": 1000}, Profile.PAPER: {"rank": 2000}}
+    param_ranges = CCA.param_ranges | {"rank": POSITIVE_INT, "kernel": OneOf(tuple(sorted(PAIRWISE_KERNEL_FUNCTIONS))),
+                                       "gamma": Number(low=0, low_open=True, none=True)}
 
     def __init__(
         self,
@@ -63,8 +65,6 @@ class KCCA(CCA):
         self.gamma = gamma
 
     def _prepare(self, train: PairedSplit) -> tuple[np.ndarray, np.ndarray]:
-        if self.rank < 1:
-            raise XmbenchError(f"kcca: rank must be positive, got {self.rank}")
         self.feature_maps_ = {}
         self.gamma_ = {}
         views = {}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 import numpy as np
 import torch
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.methods.training import positive_int
 from xmbench.methods.vae_assoc_nets import MODALITIES
 
 MIN_STD = 1e-6  # a feature whose training std is below this is constant: centred, not scaled
@@ -47,23 +45,3 @@ class StandardisedFeatures:
 
     def _from_model(self, m: str, Z: torch.Tensor) -> np.ndarray:
         return (Z.cpu().numpy().astype(np.float64) * self.std_[m] + self.mean_[m]).astype(np.float32)
-
-
-def scaling_problems(method: object) -> list[str]:
-    """The message for an unknown ``scaling``, if it is one."""
-    scaling = getattr(method, "scaling")
-    return [] if scaling in SCALINGS else [f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}"]
-
-
-def shape_problems(method: object, integers: Iterable[str], widths: Iterable[str]) -> list[str]:
-    """Messages for hyper-parameters that must be positive integers or tuples of layer widths."""
-    problems = [
-        f"{name} must be a positive integer, got {getattr(method, name)!r}"
-        for name in integers
-        if not positive_int(getattr(method, name))
-    ]
-    for name in widths:
-        value = getattr(method, name)
-        if not isinstance(value, tuple | list) or not all(positive_int(w) for w in value):
-            problems.append(f"{name} must be a tuple of positive integers (layer widths), got {value!r}")
-    return problems

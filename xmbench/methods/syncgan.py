@@ -32,8 +32,9 @@ from xmbench.methods.syncgan_nets import (
     generated_sync_batch,
     real_sync_batch,
 )
-from xmbench.methods.standardise import MIN_STD, positive_int
-from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
+from xmbench.methods.params import ADAM_BETAS, NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, SLOPE, WIDTHS, Number, OneOf
+from xmbench.methods.standardise import MIN_STD
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, positive_int, validation_score
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -155,6 +156,16 @@ class SyncGAN(CrossModalMethod):
                         "synchronizer_lr": 1e-3, "sync_step": "separate", "recovery_steps": 1500,
                         "max_pairs": 30000},
     }
+    param_ranges: ClassVar[dict[str, Any]] = {
+        **dict.fromkeys(("latent_dim", "batch_size", "epochs", "recovery_steps", "recovery_starts", "recovery_batch"),
+                        POSITIVE_INT),
+        "hidden": WIDTHS, "disc_hidden": WIDTHS, "leaky_slope": SLOPE, "max_updates": OPTIONAL_POSITIVE_INT,
+        "max_pairs": OPTIONAL_POSITIVE_INT, **SCHEDULE,
+        **dict.fromkeys(("lr", "generator_lr", "synchronizer_lr", "recovery_lr"), POSITIVE),
+        "betas": ADAM_BETAS, "sync_betas": ADAM_BETAS, "sync_step": OneOf(("separate", "joint")),
+        "adversarial_weight": NON_NEGATIVE, "sync_weight": NON_NEGATIVE,
+        "sync_ratio": Number(low=0, high=1, low_open=True, high_open=True),
+    }
 
     def __init__(
         self,
@@ -214,15 +225,6 @@ class SyncGAN(CrossModalMethod):
         self.device = device
 
     # --------------------------------------------------------------- hooks (the image variant overrides)
-    def _architecture_problems(self) -> list[str]:
-        return [
-            f"{name} must be a non-empty tuple of positive integers (layer widths), got {getattr(self, name)!r}"
-            for name in ("hidden", "disc_hidden")
-            if not isinstance(getattr(self, name), tuple | list)
-            or not getattr(self, name)
-            or not all(positive_int(w) for w in getattr(self, name))
-        ]
-
     def _check_inputs(self, rows: dict[str, np.ndarray]) -> None:
         for m in MODALITIES:
             if rows[m].ndim != 2:
@@ -248,29 +250,6 @@ class SyncGAN(CrossModalMethod):
         return feature_networks(dims, self.latent_dim, tuple(self.hidden), tuple(self.disc_hidden), self.leaky_slope)
 
     # ----------------------------------------------------------------------------------- fit
-    def _check_params(self) -> None:
-        problems = [
-            f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("latent_dim", "batch_size", "recovery_steps", "recovery_starts", "recovery_batch")
-            if not positive_int(getattr(self, name))
-        ]
-        if self.max_pairs is not None and not positive_int(self.max_pairs):
-            problems.append(f"max_pairs must be None or a positive integer, got {self.max_pairs!r}")
-        problems += schedule_problems(self, ("epochs", "max_updates"))
-        problems += self._architecture_problems()
-        for name in ("lr", "generator_lr", "synchronizer_lr", "recovery_lr"):
-            if not getattr(self, name) > 0:
-                problems.append(f"{name} must be positive, got {getattr(self, name)!r}")
-        for name in ("adversarial_weight", "sync_weight"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.sync_step not in ("separate", "joint"):
-            problems.append(f"sync_step must be 'separate' or 'joint', got {self.sync_step!r}")
-        if not 0 < self.sync_ratio < 1:
-            problems.append(f"sync_ratio must be in (0, 1), got {self.sync_ratio!r}")
-        if problems:
-            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
-
     def _init_networks(self, shapes: dict[str, tuple[int, ...]]) -> SyncNetworks:
         """The networks as initialised before training (seeded; the global RNG is untouched)."""
         with seeded_init(self.seed):
@@ -279,7 +258,6 @@ class SyncGAN(CrossModalMethod):
     def _fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> None:
         self.recovered_: dict = {}  # latents of a previous fit are stale
         self.recovery_ev_: dict[str, float] = {}
-        self._check_params()
         train = self._limit_pairs(train)
         self.training_pairs_ = len(train)
         rows = {}

@@ -10,7 +10,7 @@ import torch
 
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS
-from xmbench.methods.standardise import positive_int
+from xmbench.methods.params import POSITIVE_INT
 from xmbench.methods.syncgan import SyncGAN
 from xmbench.methods.syncgan_nets import IMAGE_SIDE, MODALITIES, SyncNetworks, image_networks
 from xmbench.options import Profile
@@ -64,6 +64,10 @@ class SyncGANImage(SyncGAN):
         Profile.QUICK: {"max_updates": 20000, "eval_every": 1000, "patience": 3, "model_selection": True,
                         "recovery_steps": 50},
         Profile.PAPER: SyncGAN.profiles[Profile.PAPER],
+    }
+    param_ranges: ClassVar[dict[str, Any]] = {
+        **{k: v for k, v in SyncGAN.param_ranges.items() if k not in ("hidden", "disc_hidden")},
+        "width": POSITIVE_INT, "fc_hidden": POSITIVE_INT,
     }
 
     def __init__(
@@ -122,13 +126,6 @@ class SyncGANImage(SyncGAN):
         self.max_pairs = max_pairs
         self.seed = seed
         self.device = device
-
-    def _architecture_problems(self) -> list[str]:
-        return [
-            f"{name} must be a positive integer, got {getattr(self, name)!r}"
-            for name in ("width", "fc_hidden")
-            if not positive_int(getattr(self, name))
-        ]
 
     def _check_inputs(self, rows: dict[str, np.ndarray]) -> None:
         for m in MODALITIES:

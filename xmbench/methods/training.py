@@ -258,21 +258,6 @@ def _raise_if_non_finite(method: str, phase: str, means: dict[str, float], first
     )
 
 
-def schedule_problems(method: object, *budgets: tuple[str, str]) -> list[str]:
-    """Messages for bad schedule hyper-parameters; ``budgets`` names (epochs, max_updates) pairs."""
-    problems = [f"{name} must be a positive integer, got {getattr(method, name)!r}"
-                for name in ("eval_every", "patience") if not positive_int(getattr(method, name))]
-    for epochs, max_updates in budgets:
-        if not positive_int(getattr(method, epochs)):
-            problems.append(f"{epochs} must be a positive integer, got {getattr(method, epochs)!r}")
-        value = getattr(method, max_updates)
-        if value is not None and not positive_int(value):
-            problems.append(f"{max_updates} must be None or a positive integer, got {value!r}")
-    if not isinstance(getattr(method, "model_selection"), bool):
-        problems.append(f"model_selection must be True or False, got {getattr(method, 'model_selection')!r}")
-    return problems
-
-
 def fit_phases(method, phases: list[Phase | Callable[[], Phase]]) -> None:
     """Train ``phases`` with the method's schedule hyper-parameters (``eval_every``, ``patience``,
     ``model_selection``); sets the method's ``history_`` (the curve) and ``phases_`` (summaries)."""

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.standardise import StandardisedFeatures, positive_int, scaling_problems, shape_problems
-from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
+from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, OneOf
+from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, validation_score
 from xmbench.methods.vae_assoc_nets import (
     MODALITIES,
     OTHER,
@@ -126,6 +126,12 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
                         "model_selection": True},
         Profile.PAPER: {"intra_epochs": 100, "cross_epochs": 100},
     }
+    param_ranges: ClassVar[dict[str, Any]] = {
+        "hidden": WIDTHS, "associator_hidden": WIDTHS, "latent_dim": POSITIVE_INT, "latent_dim_b": OPTIONAL_POSITIVE_INT,
+        "lambda_int": NON_NEGATIVE, "lambda_crs": NON_NEGATIVE, "lr": POSITIVE, "batch_size": POSITIVE_INT,
+        "intra_epochs": POSITIVE_INT, "cross_epochs": POSITIVE_INT, "intra_updates": OPTIONAL_POSITIVE_INT,
+        "cross_updates": OPTIONAL_POSITIVE_INT, **SCHEDULE, "scaling": OneOf(SCALINGS),
+    }
 
     def __init__(
         self,
@@ -169,22 +175,7 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
-    def _check_params(self) -> None:
-        problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "associator_hidden"))
-        problems += scaling_problems(self)
-        problems += schedule_problems(self, ("intra_epochs", "intra_updates"), ("cross_epochs", "cross_updates"))
-        if self.latent_dim_b is not None and not positive_int(self.latent_dim_b):
-            problems.append(f"latent_dim_b must be None or a positive integer, got {self.latent_dim_b!r}")
-        for name in ("lambda_int", "lambda_crs"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if not self.lr > 0:
-            problems.append(f"lr must be positive, got {self.lr!r}")
-        if problems:
-            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
-
     def _fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> None:
-        self._check_params()
         device = torch.device(self.device)
         rows = self._fit_standardiser(train, unpaired)
         latent = {"a": self.latent_dim, "b": self.latent_dim if self.latent_dim_b is None else self.latent_dim_b}

@@ -14,8 +14,9 @@ from torch import nn
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.standardise import StandardisedFeatures, scaling_problems, shape_problems
-from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, schedule_problems, validation_score
+from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, OneOf
+from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
+from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, validation_score
 from xmbench.methods.vae_assoc_nets import (
     MODALITIES,
     OTHER,
@@ -129,6 +130,13 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
                         "model_selection": True},
         Profile.PAPER: {"vae_epochs": 100, "align_epochs": 100},
     }
+    param_ranges: ClassVar[dict[str, Any]] = {
+        "hidden": WIDTHS, "aligner_hidden": WIDTHS, "latent_dim": POSITIVE_INT, "beta": NON_NEGATIVE,
+        "alignment": OneOf(tuple(DIVERGENCES)), "lambda_align": NON_NEGATIVE, "lambda_recon": NON_NEGATIVE,
+        "lr": POSITIVE, "batch_size": POSITIVE_INT, "vae_epochs": POSITIVE_INT, "align_epochs": POSITIVE_INT,
+        "vae_updates": OPTIONAL_POSITIVE_INT, "align_updates": OPTIONAL_POSITIVE_INT, **SCHEDULE,
+        "scaling": OneOf(SCALINGS),
+    }
 
     def __init__(
         self,
@@ -174,22 +182,7 @@ class VariationalAlignment(StandardisedFeatures, CrossModalMethod):
         self.device = device
 
     # ----------------------------------------------------------------------------------- fit
-    def _check_params(self) -> None:
-        problems = shape_problems(self, ("latent_dim", "batch_size"), ("hidden", "aligner_hidden"))
-        problems += scaling_problems(self)
-        problems += schedule_problems(self, ("vae_epochs", "vae_updates"), ("align_epochs", "align_updates"))
-        if self.alignment not in DIVERGENCES:
-            problems.append(f"alignment must be one of {', '.join(DIVERGENCES)}, got {self.alignment!r}")
-        for name in ("beta", "lambda_align", "lambda_recon"):
-            if not getattr(self, name) >= 0:
-                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if not self.lr > 0:
-            problems.append(f"lr must be positive, got {self.lr!r}")
-        if problems:
-            raise XmbenchError(f"{self.name}: " + "; ".join(problems))
-
     def _fit(self, train: PairedSplit, unpaired: UnpairedFeatures | None = None) -> None:
-        self._check_params()
         device = torch.device(self.device)
         rows = self._fit_standardiser(train, unpaired)
         width = {m: rows[m].shape[1] for m in MODALITIES}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xmbench.errors import XmbenchError
+from xmbench.files import atomic_write_bytes
 from xmbench.preflight import writable_folder
 from xmbench.report.export import write_tables
 from xmbench.report.html import write_html
@@ -62,4 +63,23 @@ def build_report(
         "runs": scores["run_id"].nunique(),
     }
     html = write_html(out / "index.html", "xmbench report", tables, figure_files, meta)
+    _forget_earlier(out, [*table_files, *(p for f in figure_files for p in (f.png, f.svg)), html])
     return Report(tables, table_files, figure_files, html)
+
+
+WRITTEN = ".xmbench-report"  # the files the last report wrote into its folder, one per line
+
+
+def _forget_earlier(out: Path, written: list[Path]) -> None:
+    """Remove the files an earlier report wrote here that this one did not rewrite (a table of a
+    dataset now filtered out must not sit beside the new ones as if current), then record this
+    report's files. Only files a report wrote are ever removed."""
+    record = out / WRITTEN
+    now = {str(Path(p).relative_to(out)) for p in written}
+    earlier = set(record.read_text().splitlines()) if record.is_file() else set()
+    for name in sorted(earlier - now):
+        path = out / name
+        if path.resolve().is_relative_to(out.resolve()):
+            path.unlink(missing_ok=True)
+    data = "\n".join(sorted(now)).encode() + b"\n"
+    atomic_write_bytes(record, lambda handle: handle.write(data))

@@ -91,8 +91,13 @@ def top_fraction(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def fraction_note(scores: pd.DataFrame) -> str:
-    fraction = scores["paired_fraction"].max()
-    return "" if fraction == 1.0 else f" Paired fraction {fraction:g}."
+    """The paired fraction a figure of ``top_fraction`` rows shows: named whenever it is not the only,
+    fully paired one, so a sweep's figures never pass for its other fractions."""
+    fractions = sorted(scores["paired_fraction"].unique(), reverse=True)
+    if len(fractions) == 1:
+        return "" if fractions[0] == 1.0 else f" Paired fraction {fractions[0]:g}."
+    return (f" Paired fraction {fractions[0]:g}, the largest of the sweep ({', '.join(f'{f:g}' for f in fractions)}); "
+            "the paired-fraction figure shows every fraction.")
 
 
 def seeds_note(frame: pd.DataFrame, by: str = "method") -> str:

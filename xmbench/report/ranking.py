@@ -123,8 +123,8 @@ def _rank(runs: pd.DataFrame, profile: str, vary: str) -> Ranking | None:
                 bad = [m for m in kept_methods if not healthy.loc[b, m]]
                 left_out.append(f"block {block_name(b)}: runs that did not converge or were not trained ({', '.join(bad)})")
         blocks, methods = kept_blocks, kept_methods
-        if len(blocks) < 2 or len(methods) < 2:
-            return None
+    if len(blocks) < 2 or len(methods) < 2:  # one method ranks nothing (before or after leaving some out)
+        return None
     scores = means.loc[blocks, methods]
     ranks = scores.rank(axis=1, ascending=False, method="average")
     average = ranks.mean(axis=0).sort_values()

@@ -34,7 +34,8 @@ def filter_scores(
     for column, wanted in (("dataset", datasets), ("pairing", pairings), ("method", methods), ("profile", profiles),
                            ("vary", varies)):
         if wanted:
-            mask &= scores[column].isin(wanted)
+            names = scores[column].str.partition("@")[0] if column == "dataset" else scores[column]
+            mask &= scores[column].isin(wanted) | names.isin(wanted)  # a user dataset by name or name@fingerprint
     return scores[mask]
 
 
@@ -336,10 +337,12 @@ def _training(rows: pd.DataFrame, setting: tuple) -> ReportTable:
                 "best_validation_map": "best validation mAP"}
     cells, numbers = {}, {}
     for (method, pairing), part in rows.groupby(["method", "pairing"], sort=True):
-        row, digits = {}, {"best_validation_map": 3}
+        row = {}
         for metric, label in stats_of.items():
             mean, ci, n = stats.mean_ci(part.loc[part["metric"] == metric, "value"])
-            row[label] = stats.format_cell(mean, ci, n, digits=digits.get(metric, 0), usual=n)
+            # counts are whole; epochs are not (0.43 of a pass is not 0), nor is an mAP
+            digits = 3 if metric == "best_validation_map" else 2 if metric == "epochs" and abs(mean) < 10 else 0
+            row[label] = stats.format_cell(mean, ci, n, digits=digits, usual=n)
             numbers[(method, pairing, metric)] = mean
         verdicts = part.loc[part["metric"] == "converged", "value"]
         row["converged"] = f"{int(verdicts.sum())} of {len(verdicts)}" if len(verdicts) else "–"

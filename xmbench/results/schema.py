@@ -106,13 +106,25 @@ class RunKey:
         column of the scores, so tables never average runs of different settings. A validation
         fraction or model selection other than the profile's default is a setting too
         (``cca[n_components=50,model_selection=off]``): both change what the method is trained on
-        or which state is scored."""
+        or which state is scored. So do a split seed other than 0 (other data) and ``keep_self``
+        (another retrieval protocol): every difference that changes what a number measures is in
+        the label."""
         training = []
+        if self.split_seed != 0:  # other data draws: never the same replicates as split seed 0's
+            training.append(("split_seed", self.split_seed))
+        if self.keep_self:  # another retrieval protocol (queries stay in their galleries)
+            training.append(("keep_self", "on"))
         if self.validation_fraction != Profile(self.profile).default_validation_fraction:
             training.append(("validation_fraction", self.validation_fraction))
         if self.model_selection != Profile(self.profile).selects_models(self.validation_fraction):
             training.append(("model_selection", "on" if self.model_selection else "off"))
         return settings_label(self.method, [*self.settings, *training])
+
+    @property
+    def dataset_label(self) -> str:
+        """The ``dataset`` column: the name, with a user dataset's fingerprint (``mine@3f2a9c1b``), so
+        two files of one name with different contents are never tabled or averaged as one."""
+        return f"{self.dataset}@{self.data_fingerprint[:8]}" if self.data_fingerprint else self.dataset
 
     @property
     def data_seed(self) -> int:

@@ -121,7 +121,7 @@ class ResultsStore:
                 continue
             path = folder / "scores.csv"
             if path.exists():
-                frames.append(pd.read_csv(path, keep_default_na=False, dtype={"class": str}))
+                frames.append(_labelled(pd.read_csv(path, keep_default_na=False, dtype={"class": str}), manifest))
         if damaged:
             warnings.warn(f"{damaged} damaged run(s) under {self.root} left out; `xmbench run` re-computes them",
                           stacklevel=2)
@@ -223,6 +223,18 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> str:
     text = frame.to_csv(index=False, float_format="%.10g").encode()
     atomic_write_bytes(path, lambda handle: handle.write(text))
     return sha256_file(path)
+
+
+def _labelled(scores: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """A run's scores with the dataset and method labels this version gives its key (``RunKey``): a run
+    stored before a label carried the split seed, ``keep_self`` or a data fingerprint is tabled apart
+    from runs that differ in them, like a new one. A key this version cannot read keeps its labels."""
+    try:
+        key = RunKey(**manifest["key"])
+        labels = {"dataset": key.dataset_label, "method": key.method_label}
+    except (TypeError, ValueError):
+        return scores
+    return scores.assign(**{column: value for column, value in labels.items() if column in scores})
 
 
 def canonical_label(label: str) -> str:
