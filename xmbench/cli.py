@@ -314,7 +314,7 @@ def list_(method: str | None) -> None:
         entry = DATASETS.get(name)
         source = entry.check_features(None).value
         click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} "
-                   f"{_origin(DATASETS, name)}{entry.description}")
+                   f"{_origin(DATASETS, name)}{entry.description}" + (f" (note: {entry.caveat})" if entry.caveat else ""))
     click.echo("methods:")
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]

@@ -131,6 +131,9 @@ class Dataset(ABC):
     # thesis and VAE-paper protocol); a dataset whose published protocol is another source says so
     default_features: ClassVar[str] = FeatureSource.SUPERVISED.value
     has_images: ClassVar[bool] = True  # False: every modality is shipped as features (``given``)
+    # what a reader must know before comparing its numbers with a paper's (a stand-in modality, ...):
+    # ``xmbench list`` and every report table built on the dataset say it
+    caveat: ClassVar[str] = ""
 
     @classmethod
     def default_pairing(cls) -> str:

@@ -1,8 +1,11 @@
-"""MNIST digit images (A) paired by class with spoken digits of the Free Spoken Digit Dataset (B)."""
+"""Images of ten classes (A: MNIST digits, or Fashion-MNIST items) paired by class with spoken digits of
+the Free Spoken Digit Dataset (B); spoken digits stand in for the VAE-associator paper's Google Speech
+Commands (GSC), which is not available here."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -16,7 +19,7 @@ from xmbench.data.base import (
     PairedSplit,
     require_data_root,
 )
-from xmbench.data.mnist_fashion import load_idx_dataset, pair_within_class
+from xmbench.data.mnist_fashion import FASHION_CLASSES, load_idx_dataset, pair_within_class
 from xmbench.data.sources import read_npz
 from xmbench.errors import DataUnavailableError, XmbenchError
 
@@ -34,12 +37,12 @@ N_CLASSES = 10
 SPEECH_EXTRACTOR_CHANNELS = 16
 
 
-def read_fsdd(root: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+def read_fsdd(root: Path, dataset: str = "mnist-speech") -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """(int16 clips, labels (n,) int64, takes (n,) int64) from ``root/FSDD/fsdd_8k.npz``, validated."""
     path = root / FSDD_FILE
     if not path.is_file():
         raise DataUnavailableError(
-            f"dataset 'mnist-speech': no {FSDD_FILE} under {root}; expected the Free Spoken Digit "
+            f"dataset {dataset!r}: no {FSDD_FILE} under {root}; expected the Free Spoken Digit "
             f"Dataset ({FSDD_ORIGIN}, recordings/*.wav at 8 kHz) packed as {FSDD_LAYOUT}. "
             "--download cannot fetch it: place the file there or point --data-root at a folder that has it"
         )
@@ -73,39 +76,41 @@ def _split_clips(path: Path, arrays: dict[str, np.ndarray]) -> tuple[list[np.nda
     return clips, label.astype(np.int64), take.astype(np.int64)
 
 
-@DATASETS.register("mnist-speech")
-class MnistSpeech(Dataset):
-    """MNIST digits (A) paired by class with spoken digits (B, MFCCs): 2,700 train / 300 test pairs.
-
-    The audio corpus is the scarce modality, so it drives the pairs: every Free Spoken Digit
-    Dataset recording (3,000 clips: 6 speakers x 10 digits x 50 takes, 8 kHz) is paired with a
-    distinct MNIST image of the same digit, drawn with the split seed; MNIST training images for
-    the 2,700 training clips and MNIST test images for the 300 test clips. The test split is
-    FSDD's official one (takes 0-4 of every speaker and digit), so it is the same for every seed;
-    only the MNIST partners change with the seed.
+class SpokenPairs(Dataset):
+    """Base of the datasets pairing an image class with a spoken digit: the audio corpus is the
+    scarce modality, so it drives the pairs. Every Free Spoken Digit Dataset recording (3,000 clips:
+    6 speakers x 10 digits x 50 takes, 8 kHz) is paired with a distinct image of the same class index,
+    drawn with the data seed: training images for the 2,700 training clips, test images for the 300
+    test clips. The test split is FSDD's official one (takes 0-4 of every speaker and digit), so it is
+    the same for every seed; only the image partners change with the seed.
 
     Each clip becomes a (1, 40, 101) float32 MFCC "image" (settings in ``xmbench.data.audio``:
     1 s centred and zero-padded or centre-cropped, 32 ms window, 10 ms hop, 40 mel bands, 40
     coefficients), standardised per coefficient with the training clips' mean and std. The speech
     extractor is the thesis CNN with 16 channels instead of 4 (784-d features; 4 channels
-    classify spoken digits poorly); the MNIST extractor is unchanged (196-d).
+    classify spoken digits poorly); the image extractor is unchanged (196-d).
+
+    Subclasses say where the images come from (``_images``: x_train, y_train, x_test, y_test with
+    labels 0-9), the image modality's name and shape, and the class names.
     """
 
-    name = "mnist-speech"
-    description = "MNIST digit x spoken digit of the same class (FSDD recordings as MFCCs)"
     pairings = ("by-class",)
-    source = f"MNIST in torchvision's layout and {FSDD_FILE} ({FSDD_ORIGIN}) under the data root"
-    license = "MNIST: CC BY-SA 3.0; FSDD: CC BY-SA 4.0"
-    citation = (
-        "LeCun et al. (1998); Jackson et al., Free Spoken Digit Dataset (2018); "
-        "Cross-modal Variational Auto-encoder with Distributed Latent Spaces and Associators (2019)"
-    )
+    caveat = ("spoken digits (FSDD) stand in for the VAE-associator paper's Google Speech Commands (GSC), which are "
+              "not available here: its GSC numbers are not like for like")
+    image_modality: ClassVar[str]
+    image_shape: ClassVar[tuple[int, int, int]] = (1, 28, 28)
+    class_names: ClassVar[tuple[str, ...]] = tuple(str(digit) for digit in range(N_CLASSES))
+    images_source: ClassVar[str] = "idx-files"
+
+    @classmethod
+    def _images(cls, root: Path, options: LoadOptions) -> dict[str, np.ndarray]:
+        raise NotImplementedError
 
     @classmethod
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
         root = require_data_root(options, cls.name)
-        clips, labels, takes = read_fsdd(root)  # first: it cannot be downloaded
-        digits = load_idx_dataset(root, "MNIST", options.allow_download, cls.name)
+        clips, labels, takes = read_fsdd(root, cls.name)  # first: it cannot be downloaded
+        images = cls._images(root, options)
         is_test = takes < TEST_TAKES
         mfcc_train, mfcc_test = audio.standardise(
             audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if not held_out]),
@@ -114,9 +119,10 @@ class MnistSpeech(Dataset):
         rng = np.random.default_rng(options.data_seed)
 
         def split(part: str, speech: np.ndarray, y_speech: np.ndarray) -> PairedSplit:
-            # more MNIST images than clips in every class, so the partners are distinct
-            partner = pair_within_class(y_speech, digits[f"y_{part}"], rng)
-            return PairedSplit(digits[f"x_{part}"][partner][:, None], speech, digits[f"y_{part}"][partner], y_speech)
+            # more images than clips in every class, so the partners are distinct
+            partner = pair_within_class(y_speech, images[f"y_{part}"], rng)
+            x = images[f"x_{part}"][partner]
+            return PairedSplit(x[:, None] if x.ndim == 3 else x, speech, images[f"y_{part}"][partner], y_speech)
 
         train = split("train", mfcc_train, labels[~is_test])
         test = split("test", mfcc_test, labels[is_test])
@@ -124,17 +130,59 @@ class MnistSpeech(Dataset):
             name=cls.name,
             pairing=pairing,
             modalities=(
-                ModalitySpec("mnist", (1, 28, 28)),
+                ModalitySpec(cls.image_modality, cls.image_shape),
                 ModalitySpec("speech", (1, audio.N_MFCC, audio.N_FRAMES), SPEECH_EXTRACTOR_CHANNELS),
             ),
-            class_names=tuple(str(digit) for digit in range(N_CLASSES)),
+            class_names=cls.class_names,
             train=train,
             test=test,
             provenance={
-                "source": f"idx-files + {FSDD_FILE}",
+                "source": f"{cls.images_source} + {FSDD_FILE}",
                 "n_train": len(train),
                 "n_test": len(test),
                 "test_split": f"FSDD takes 0-{TEST_TAKES - 1}",
                 "mfcc": audio.mfcc_settings(),
             },
         )
+
+
+@DATASETS.register("mnist-speech")
+class MnistSpeech(SpokenPairs):
+    """MNIST digits (A) paired by class with spoken digits (B, MFCCs): 2,700 train / 300 test pairs
+    (the VAE-associator paper's MNIST <-> GSC, with FSDD standing in for GSC; see ``SpokenPairs``)."""
+
+    name = "mnist-speech"
+    description = "MNIST digit x spoken digit of the same class (FSDD recordings as MFCCs)"
+    source = f"MNIST in torchvision's layout and {FSDD_FILE} ({FSDD_ORIGIN}) under the data root"
+    license = "MNIST: CC BY-SA 3.0; FSDD: CC BY-SA 4.0"
+    citation = (
+        "LeCun et al. (1998); Jackson et al., Free Spoken Digit Dataset (2018); "
+        "Cross-modal Variational Auto-encoder with Distributed Latent Spaces and Associators (2019)"
+    )
+    image_modality = "mnist"
+
+    @classmethod
+    def _images(cls, root: Path, options: LoadOptions) -> dict[str, np.ndarray]:
+        return load_idx_dataset(root, "MNIST", options.allow_download, cls.name)
+
+
+@DATASETS.register("fashion-speech")
+class FashionSpeech(SpokenPairs):
+    """Fashion-MNIST items (A) of class i paired with spoken digit i (B, MFCCs): 2,700 train / 300 test
+    pairs; the VAE-associator paper's F-MNIST <-> GSC, with spoken digits (FSDD) standing in for the
+    Google Speech Commands words, which are not available here (see ``SpokenPairs``)."""
+
+    name = "fashion-speech"
+    description = "Fashion-MNIST class i x spoken digit i (FSDD recordings as MFCCs)"
+    source = f"Fashion-MNIST in torchvision's layout and {FSDD_FILE} ({FSDD_ORIGIN}) under the data root"
+    license = "Fashion-MNIST: MIT; FSDD: CC BY-SA 4.0"
+    citation = (
+        "Xiao et al. (2017); Jackson et al., Free Spoken Digit Dataset (2018); "
+        "Cross-modal Variational Auto-encoder with Distributed Latent Spaces and Associators (2019)"
+    )
+    image_modality = "fashion"
+    class_names = FASHION_CLASSES
+
+    @classmethod
+    def _images(cls, root: Path, options: LoadOptions) -> dict[str, np.ndarray]:
+        return load_idx_dataset(root, "FashionMNIST", options.allow_download, cls.name)

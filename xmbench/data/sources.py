@@ -20,6 +20,9 @@ NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.
 
 
 
+NPZ_MAGIC = b"PK\x03\x04"  # an npz is a zip archive
+
+
 def read_npz(path: Path, keys: Sequence[str], expected: str, remedy: str = REDOWNLOAD) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of the npz archive ``path``. Whatever is wrong with the file (not an npz,
     cut, bit-flipped, a key missing) is one ``XmbenchError`` naming the file, the problem and what
@@ -29,7 +32,7 @@ def read_npz(path: Path, keys: Sequence[str], expected: str, remedy: str = REDOW
 
     try:
         with open(path, "rb") as handle:  # our handle: numpy leaks its own when the zip is corrupt
-            if handle.read(4) != b"PK\x03\x04":
+            if handle.read(len(NPZ_MAGIC)) != NPZ_MAGIC:  # numpy would try it as a pickle and talk of allow_pickle
                 raise bad("not an npz archive (corrupt, cut or a wrong file)")
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:

@@ -32,7 +32,7 @@ from xmbench import strict_yaml
 from xmbench.data.base import (DATASETS, CrossModalData, Dataset, LoadOptions, ModalitySpec, PairedSplit, SplitPlan,
                                class_name_problems)
 from xmbench.data.fraction import training_pairs
-from xmbench.data.sources import read_npz
+from xmbench.data.sources import NPZ_MAGIC, read_npz
 from xmbench.errors import XmbenchError, first_line
 from xmbench.options import FeatureSource
 from xmbench.preflight import safe_name, slug
@@ -113,9 +113,6 @@ def _read_card(path: Path) -> dict[str, Any]:
     if problems:
         raise UserDataError(str(path), problems)
     return card
-
-
-NPZ_MAGIC = b"PK\x03\x04"  # an npz is a zip archive
 
 
 def _read_npz(path: Path) -> dict[str, Any]:

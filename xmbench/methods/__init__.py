@@ -6,6 +6,7 @@ from xmbench.methods import cmgans  # noqa: F401
 from xmbench.methods import vae_assoc  # noqa: F401
 from xmbench.methods import varalign  # noqa: F401
 from xmbench.methods import syncgan, syncgan_image  # noqa: F401
+from xmbench.methods import cva, jmvae, mvae, vae_cg, vae_joint  # noqa: F401  (the VAE paper's baselines)
 from xmbench.methods.base import METHODS, CrossModalMethod
 
 METHODS.load_plugins()

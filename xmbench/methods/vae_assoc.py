@@ -53,7 +53,8 @@ class VAEAssociator(StandardisedFeatures, CrossModalMethod):
     mAP .971 vs .964 (varalign .988 vs .987).
 
     Phase 1, intra-modal (Eq. 6). Per modality a VAE: encoder MLP d -> ``hidden`` -> (mu, logvar)
-    of size ``latent_dim`` (modality b: ``latent_dim_b`` if given, the paper's "ours-flex"), decoder
+    of size ``latent_dim`` (modality b: ``latent_dim_b`` if given; the paper's "ours-flex", 256-d for
+    GTSRB and 64-d for the other modality, is ``latent_dim=256, latent_dim_b=64`` on gtsrb-speech), decoder
     MLP latent -> reversed ``hidden`` -> d with a linear output. Loss per sample
     ||x - x_hat||^2 - ``lambda_int`` * sum_k (1 + log s_k^2 - m_k^2 - s_k^2), batch mean, with
     z = m + s * eps. Each VAE trains on every training row of its modality: the pairs plus

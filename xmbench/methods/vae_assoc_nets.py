@@ -114,3 +114,15 @@ def loss_terms(x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: t
     recon = (x - x_hat).pow(2).sum(dim=1).mean()
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean()
     return torch.stack([recon, kl])
+
+
+def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
+    """Per row KL(N(mu_q, diag e^logvar_q) || N(mu_p, diag e^logvar_p)), shape (n,)."""
+    # variance ratio from the log-variances: exp(a) / exp(b) would underflow to 0 / 0 for narrow posteriors
+    ratio = (logvar_q - logvar_p).exp() + (mu_q - mu_p).pow(2) * (-logvar_p).exp()
+    return 0.5 * (ratio - 1 - (logvar_q - logvar_p)).sum(dim=1)
+
+
+def prior_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per row KL(N(mu, diag e^logvar) || N(0, I)), shape (n,)."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)

@@ -23,6 +23,7 @@ from xmbench.methods.vae_assoc_nets import (
     VAE,
     GaussianMLP,
     NetworkJob,
+    gaussian_kl,
     jobs_step,
     jobs_validation,
     loss_terms,
@@ -30,13 +31,6 @@ from xmbench.methods.vae_assoc_nets import (
 )
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
-
-
-def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
-    """Per row KL(N(mu_q, diag e^logvar_q) || N(mu_p, diag e^logvar_p)), shape (n,)."""
-    # variance ratio from the log-variances: exp(a) / exp(b) would underflow to 0 / 0 for narrow posteriors
-    ratio = (logvar_q - logvar_p).exp() + (mu_q - mu_p).pow(2) * (-logvar_p).exp()
-    return 0.5 * (ratio - 1 - (logvar_q - logvar_p)).sum(dim=1)
 
 
 def gaussian_w2(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:

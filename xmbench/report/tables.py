@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from xmbench.data import DATASETS
 from xmbench.eval.correlation import METRIC as CORRELATION
 from xmbench.eval.recognition import CEILING, IMAGE_CEILING, RECOGNITION
 from xmbench.eval.retrieval import Task, TranslationTask
@@ -203,7 +204,16 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     comparison = paper.paper_comparison(scores)
     if not comparison.empty:
         out.append(_paper_table(comparison))
-    return out
+    return _with_caveats(out, scores["dataset"].unique())
+
+
+def _with_caveats(tables: list[ReportTable], datasets) -> list[ReportTable]:  # noqa: ANN001
+    """Every table built on a dataset with a caveat (``Dataset.caveat``) says it in a note."""
+    caveats = {name: DATASETS.get(name).caveat for name in datasets if name in DATASETS and DATASETS.get(name).caveat}
+    for table in tables:
+        text = " ".join([table.title, *map(str, table.display.index), *map(str, table.display.columns)])
+        table.notes.extend(f"{name}: {caveat}." for name, caveat in caveats.items() if name in text)
+    return tables
 
 
 def ranking_table(result: ranking.Ranking) -> ReportTable:
