@@ -16,12 +16,12 @@ from xmbench.methods.vae_assoc_nets import MODALITIES, prior_kl, sample
 
 def product_of_experts(mus: Sequence[torch.Tensor], logvars: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """The product of diagonal Gaussian experts, itself Gaussian: precision the sum of the experts'
-    precisions, mean their precision-weighted mean; (mu, logvar). Computed from log-variances so a
-    confident expert (tiny variance) does not overflow."""
-    precisions = torch.stack([(-lv).exp() for lv in logvars])
-    precision = precisions.sum(dim=0)
-    mu = (torch.stack(list(mus)) * precisions).sum(dim=0) / precision
-    return mu, -precision.log()
+    precisions, mean their precision-weighted mean; (mu, logvar). In log space (the product's
+    log-variance is minus the log-sum-exp of minus the experts'), so a very confident expert
+    (log-variance -100: a precision beyond float32) neither overflows nor divides inf by inf."""
+    logvar = -torch.logsumexp(-torch.stack(list(logvars)), dim=0)
+    weights = (logvar - torch.stack(list(logvars))).exp()  # each expert's share of the precision
+    return (weights * torch.stack(list(mus))).sum(dim=0), logvar
 
 
 @METHODS.register("mvae")
