@@ -109,3 +109,14 @@ def test_mvae_learns_from_unpaired_rows_and_the_others_ignore_them():
     paired_only = fitted("mvae", updates=20)
     with_extra = METHODS.get("mvae")(**SMALL, max_updates=20).fit(TRAIN, extra)
     assert not np.allclose(paired_only.embed("a", TEST.a[:5]), with_extra.embed("a", TEST.a[:5]))
+
+
+def test_the_kl_warm_up_rises_linearly_to_the_kl_weight():
+    method = METHODS.get("jmvae")(**SMALL, kl_weight=0.8, kl_warmup=4)
+    assert [method._kl(u) for u in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 0.8, 0.8])
+    assert METHODS.get("jmvae")(kl_weight=0.8)._kl(0) == 0.8  # default: no warm-up, as the paper says nothing of one
+    warmed = fitted("mvae", updates=5, kl_warmup=100)
+    batch = {m: warmed._to_model(m, TRAIN.x(m)[:16]) for m in "ab"}
+    with torch.no_grad():
+        terms = warmed._losses(batch, None, torch.Generator().manual_seed(2), 9)
+    assert terms["loss"].item() == pytest.approx((terms["recon"] + 0.1 * terms["kl"]).item(), rel=1e-6)

@@ -34,14 +34,15 @@ class CVA(PairedVAE):
     param_ranges: ClassVar[dict[str, Any]] = dict(PairedVAE.param_ranges)
 
     def __init__(
-        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0, lr: float = 1e-3,
-        batch_size: int = 128, epochs: int = 100, max_updates: int | None = None, model_selection: bool = False,
-        eval_every: int = 50, patience: int = 10, scaling: str = "modality", alternate: bool = True, seed: int = 0,
-        device: str = "cpu",
+        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0,
+        kl_warmup: int = 0, lr: float = 1e-3, batch_size: int = 128, epochs: int = 100,
+        max_updates: int | None = None, model_selection: bool = False, eval_every: int = 50, patience: int = 10,
+        scaling: str = "modality", alternate: bool = True, seed: int = 0, device: str = "cpu",
     ) -> None:
-        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, lr=lr, batch_size=batch_size,
-                         epochs=epochs, max_updates=max_updates, model_selection=model_selection, eval_every=eval_every,
-                         patience=patience, scaling=scaling, seed=seed, device=device)
+        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, kl_warmup=kl_warmup, lr=lr,
+                         batch_size=batch_size, epochs=epochs, max_updates=max_updates,
+                         model_selection=model_selection, eval_every=eval_every, patience=patience,
+                         scaling=scaling, seed=seed, device=device)
         self.alternate = alternate
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
@@ -55,4 +56,4 @@ class CVA(PairedVAE):
     def _losses(self, pairs: Batch, unpaired: Batch | None, generator: torch.Generator, update: int) -> dict[str, torch.Tensor]:
         routes = [ROUTES[update % len(ROUTES)]] if self.alternate else list(ROUTES)
         recon, kl = (torch.stack(t).sum() for t in zip(*(self._route(pairs, s, t, generator) for s, t in routes), strict=True))
-        return {"loss": recon + self.kl_weight * kl, "recon": recon, "kl": kl}
+        return {"loss": recon + self._kl(update) * kl, "recon": recon, "kl": kl}

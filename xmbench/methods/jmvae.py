@@ -35,14 +35,15 @@ class JMVAE(PairedVAE):
     param_ranges: ClassVar[dict[str, Any]] = PairedVAE.param_ranges | {"alpha": NON_NEGATIVE}
 
     def __init__(
-        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0, alpha: float = 0.01,
-        lr: float = 1e-3, batch_size: int = 128, epochs: int = 100, max_updates: int | None = None,
-        model_selection: bool = False, eval_every: int = 50, patience: int = 10, scaling: str = "modality",
-        seed: int = 0, device: str = "cpu",
+        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0,
+        kl_warmup: int = 0, alpha: float = 0.01, lr: float = 1e-3, batch_size: int = 128, epochs: int = 100,
+        max_updates: int | None = None, model_selection: bool = False, eval_every: int = 50, patience: int = 10,
+        scaling: str = "modality", seed: int = 0, device: str = "cpu",
     ) -> None:
-        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, lr=lr, batch_size=batch_size,
-                         epochs=epochs, max_updates=max_updates, model_selection=model_selection, eval_every=eval_every,
-                         patience=patience, scaling=scaling, seed=seed, device=device)
+        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, kl_warmup=kl_warmup, lr=lr,
+                         batch_size=batch_size, epochs=epochs, max_updates=max_updates,
+                         model_selection=model_selection, eval_every=eval_every, patience=patience,
+                         scaling=scaling, seed=seed, device=device)
         self.alpha = alpha
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
@@ -56,6 +57,6 @@ class JMVAE(PairedVAE):
         terms["kl"] = prior_kl(mu, logvar).mean()
         for m in MODALITIES:
             terms[f"kl_joint_{m}"] = gaussian_kl(mu, logvar, *self.nets_[f"encoder_{m}"](pairs[m])).mean()
-        terms["loss"] = (terms["recon_a"] + terms["recon_b"] + self.kl_weight * terms["kl"]
+        terms["loss"] = (terms["recon_a"] + terms["recon_b"] + self._kl(update) * terms["kl"]
                          + self.alpha * (terms["kl_joint_a"] + terms["kl_joint_b"]))
         return terms

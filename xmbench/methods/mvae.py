@@ -62,7 +62,7 @@ class MVAE(PairedVAE):
         if unpaired is not None:
             subsets += [{m: unpaired[m]} for m in MODALITIES]
         recon, kl = (torch.stack(t).sum() for t in zip(*(self._elbo(rows, generator) for rows in subsets), strict=True))
-        return {"loss": recon + self.kl_weight * kl, "recon": recon, "kl": kl}
+        return {"loss": recon + self._kl(update) * kl, "recon": recon, "kl": kl}
 
     def _encode(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         return self._posterior({modality: x})[0]

@@ -47,7 +47,7 @@ class VAECrossGeneration(PairedVAE):
             terms[f"recon_{s}_to_{t}"] = reconstruction(pairs[t], self.nets_[f"decoder_{t}"](sample(mu, logvar, generator)))
             terms[f"kl_{s}"] = prior_kl(mu, logvar).mean()
         terms["loss"] = (terms["recon_a_to_b"] + terms["recon_b_to_a"]
-                         + self.kl_weight * (terms["kl_a"] + terms["kl_b"]))
+                         + self._kl(update) * (terms["kl_a"] + terms["kl_b"]))
         return terms
 
     @torch.no_grad()

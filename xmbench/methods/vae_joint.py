@@ -35,14 +35,15 @@ class JointVAE(PairedVAE):
     param_ranges: ClassVar[dict[str, Any]] = PairedVAE.param_ranges | {"impute_steps": Number(low=0, integer=True)}
 
     def __init__(
-        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0, lr: float = 1e-3,
-        batch_size: int = 128, epochs: int = 100, max_updates: int | None = None, model_selection: bool = False,
-        eval_every: int = 50, patience: int = 10, scaling: str = "modality", impute_steps: int = 0, seed: int = 0,
-        device: str = "cpu",
+        self, *, hidden: tuple[int, ...] = (512, 256), latent_dim: int = 64, kl_weight: float = 1.0,
+        kl_warmup: int = 0, lr: float = 1e-3, batch_size: int = 128, epochs: int = 100,
+        max_updates: int | None = None, model_selection: bool = False, eval_every: int = 50, patience: int = 10,
+        scaling: str = "modality", impute_steps: int = 0, seed: int = 0, device: str = "cpu",
     ) -> None:
-        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, lr=lr, batch_size=batch_size,
-                         epochs=epochs, max_updates=max_updates, model_selection=model_selection, eval_every=eval_every,
-                         patience=patience, scaling=scaling, seed=seed, device=device)
+        super().__init__(hidden=hidden, latent_dim=latent_dim, kl_weight=kl_weight, kl_warmup=kl_warmup, lr=lr,
+                         batch_size=batch_size, epochs=epochs, max_updates=max_updates,
+                         model_selection=model_selection, eval_every=eval_every, patience=patience,
+                         scaling=scaling, seed=seed, device=device)
         self.impute_steps = impute_steps
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
@@ -56,7 +57,7 @@ class JointVAE(PairedVAE):
         mu, logvar = self.nets_["encoder"](x)
         recon = reconstruction(x, self.nets_["decoder"](sample(mu, logvar, generator)))
         kl = prior_kl(mu, logvar).mean()
-        return {"loss": recon + self.kl_weight * kl, "recon": recon, "kl": kl}
+        return {"loss": recon + self._kl(update) * kl, "recon": recon, "kl": kl}
 
     def _halves(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return dict(zip(MODALITIES, x.split([self.widths_["a"], self.widths_["b"]], dim=1), strict=True))
