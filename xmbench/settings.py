@@ -59,8 +59,9 @@ def check_settings(settings: Mapping[str, Mapping[str, Any]]) -> Settings:
                 raise XmbenchError(f"{method} has no parameter {param!r}{hint} "
                                    f"(see `xmbench list --method {method}`)")
             typed = coerce(f"{method}.{param}", defaults[param], value)
-            for problem in range_problems(method, cls.param_ranges, {param: typed}):
-                raise XmbenchError(f"{method}.{problem} (see `xmbench list --method {method}`)")
+            outside = range_problems(cls.param_ranges, {param: typed})
+            if outside:
+                raise XmbenchError(f"{method}.{outside[0]} (see `xmbench list --method {method}`)")
             checked.setdefault(method, {})[param] = typed
     return checked
 

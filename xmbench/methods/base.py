@@ -101,7 +101,7 @@ class CrossModalMethod(ABC):
         unpaired ones); returns self. With ``validation`` (pairs carved from the training data,
         never the test split) trained methods record a validation curve and, with
         ``model_selection``, keep the best state; closed-form methods choose their components."""
-        problems = range_problems(self.name, self.param_ranges, self.get_params())
+        problems = range_problems(self.param_ranges, self.get_params())
         if problems:
             raise XmbenchError(f"{self.name}: " + "; ".join(problems))
         check_features("a", train.a)

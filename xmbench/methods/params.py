@@ -9,7 +9,7 @@ got 0.0``. Rules that tie parameters together stay in the method's own ``_check_
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +103,7 @@ WIDTHS = Each(POSITIVE_INT, what="layer widths")
 SCHEDULE = {"eval_every": POSITIVE_INT, "patience": POSITIVE_INT}  # every trained method's
 
 
-def range_problems(method: str, ranges: Mapping[str, Range], params: Mapping[str, Any],
-                   names: Sequence[str] | None = None) -> list[str]:
-    """One line per parameter (of ``names``, default all in ``params``) outside its declared range."""
-    return [f"{name} must be {ranges[name]}, got {params[name]!r}"
-            for name in (params if names is None else names) if name in ranges and not ranges[name].allows(params[name])]
+def range_problems(ranges: Mapping[str, Range], params: Mapping[str, Any]) -> list[str]:
+    """One line per parameter of ``params`` outside its declared range."""
+    return [f"{name} must be {ranges[name]}, got {value!r}"
+            for name, value in params.items() if name in ranges and not ranges[name].allows(value)]
