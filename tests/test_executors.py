@@ -97,14 +97,14 @@ def test_a_lost_ray_task_is_reported_and_the_others_are_kept(ray_cluster_of_two,
 def test_a_method_failure_on_a_worker_is_an_outcome(ray_cluster_of_two, tmp_path, feature_cache, monkeypatch):
     """The failure travels in the shared inputs (Ray's workers import xmbench afresh, so a patched
     class would not reach them): image recognizers missing, as on a dataset without raw images."""
-    real_prepare = api._prepare
+    real_inputs = api.Replicate.inputs
 
-    def prepare_without_image_recognizers(*args, **kwargs):
-        inputs = real_prepare(*args, **kwargs)
+    def inputs_without_image_recognizers(*args, **kwargs):
+        inputs = real_inputs(*args, **kwargs)
         inputs.recognizers.pop("images", None)
         return inputs
 
-    monkeypatch.setattr(api, "_prepare", prepare_without_image_recognizers)
+    monkeypatch.setattr(api.Replicate, "inputs", inputs_without_image_recognizers)
     report = api.run_benchmark(sweep(tmp_path, feature_cache, "r", "ray", methods=("cca", "syncgan-image"), seeds=(0,)),
                                log=lambda line: None)
     [(failed_id, reason)] = report.failed.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -13,8 +14,9 @@ from typing import Any
 import pandas as pd
 import torch
 
-from xmbench.data import LoadOptions, resolve_dataset
+from xmbench.data import CrossModalData, LoadOptions, resolve_dataset
 from xmbench.data.base import SplitPlan
+from xmbench.data.multimodal import modality_names, parse_route
 from xmbench.data.fraction import check_fraction, check_validation_fraction
 from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError, first_line
@@ -24,7 +26,8 @@ from xmbench.eval.retrieval import zero_rows
 from xmbench.executors import ExecutionConfig, make_executor
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
-from xmbench.features.extract import build_features
+from xmbench.features.extract import EXTRACTOR_METRIC, FeatureSet, build_features, build_modal_features
+from xmbench.features.probe import PROBE_METRIC
 from xmbench.methods import METHODS
 from xmbench.options import FeatureSource, Modality, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
@@ -45,6 +48,10 @@ class RunConfig:
     dataset: str | type = "digits-colors"  # a registered name, a user data file (``.npz``, ...) or a Dataset class
     methods: tuple[str | type, ...] = ("cca", "kcca")  # registered names or CrossModalMethod classes
     pairing: str | None = None
+    # datasets of three or more modalities: the pair to train on ("speech,mnist"; default its first two),
+    # or a cascade's route ("speech,fashion,mnist": run beside the direct route of its two ends)
+    modalities: str | Sequence[str] | None = None
+    cascade: str | Sequence[str] | None = None
     seeds: tuple[int, ...] = (0,)
     paired_fractions: tuple[float, ...] = (1.0,)
     profile: str = "smoke"
@@ -144,14 +151,16 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     device = resolve_device(config.device)
     executor = make_executor(config.execution, config.device)
     data_root = config.data_root or (Path(os.environ[DATA_ROOT_ENV]) if os.environ.get(DATA_ROOT_ENV) else None)
+    routes = resolve_routes(dataset, config.modalities, config.cascade, methods, log)
     writable_folder(config.out, "results folder (--out)")  # before anything is loaded or trained
     writable_folder(config.cache_dir or default_cache_dir(), "feature cache (--cache-dir)")
     store = ResultsStore(config.out)
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
                validation_fraction, selection, vary.value, source.value, as_key(settings.get(method, {})),
-               getattr(dataset, "fingerprint", ""))
+               getattr(dataset, "fingerprint", ""), route)
         for method in methods
+        for route in routes
         for fraction in fractions
         for seed in seeds
     ]
@@ -181,8 +190,10 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
 
     def outcomes():
         for data_seed, group in replicates.items():
-            inputs = _prepare(dataset, pairing, source, config, data_root, device, group, data_seed, log)
-            yield from executor.map(group, inputs, device)
+            replicate = Replicate(dataset, pairing, source, config, data_root, device, data_seed, log)
+            for route in dict.fromkeys(key.modalities for key in group):  # one RunInputs per pair or cascade
+                runs = [key for key in group if key.modalities == route]
+                yield from executor.map(runs, replicate.inputs(runs), device)
 
     if todo:
         with executor.session():
@@ -208,6 +219,31 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     return report
 
 
+def resolve_routes(dataset: type, modalities: str | Sequence[str] | None, cascade: str | Sequence[str] | None,
+                   methods: Sequence[str], log: Callable[[str], None]) -> list[str]:
+    """The ``RunKey.modalities`` of an invocation's runs: [""] for a two-modality dataset; for one of three
+    or more, the pair ``--modalities`` names (default: its first two), or a cascade's route and the
+    direct route of its ends. Every method of a cascade must translate features."""
+    if modalities is not None and cascade is not None:
+        raise XmbenchError("--modalities and --cascade exclude each other: a cascade also runs the direct route "
+                           "between its two ends")
+    if cascade is not None:
+        route = parse_route(cascade, dataset, "--cascade")
+        unable = [m for m in methods if not METHODS.get(m).can_translate or METHODS.get(m).input_kind != "features"]
+        if unable:
+            able = [m for m in METHODS.names() if METHODS.get(m).can_translate and METHODS.get(m).input_kind == "features"]
+            raise XmbenchError(f"--cascade composes translations of features: {', '.join(unable)} cannot translate "
+                               f"features; methods that can: {', '.join(able)}")
+        return [",".join(route), f"{route[0]},{route[-1]}"]
+    if modalities is not None:
+        return [",".join(parse_route(modalities, dataset, "--modalities", 2))]
+    names = modality_names(dataset)
+    if names:
+        log(f"modalities {names[0]},{names[1]} of {dataset.name}'s {', '.join(names)} (--modalities picks another pair)")
+        return [f"{names[0]},{names[1]}"]
+    return [""]
+
+
 def changed_params(manifest: Mapping[str, Any], method: Any) -> list[str]:
     """How ``method``'s parameters differ from those a stored run recorded ("scaling: not recorded
     -> 'modality'"): a default changed by an upgrade keeps the run id, so a skipped run may hold
@@ -229,6 +265,8 @@ def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:
         "device": config.device, "split_seed": key.split_seed, "vary": key.vary, "keep_self": key.keep_self,
         "validation_fraction": key.validation_fraction, "model_selection": "on" if key.model_selection else "off",
     }
+    if key.route:  # a dataset of three or more modalities: the pair, or the cascade's route
+        record["cascade" if len(key.route) > 2 else "modalities"] = key.modalities
     if config.execution.cpus_per_run is not None:  # the thread count changes a trained method's numbers
         record["cpus_per_run"] = config.execution.cpus_per_run
     if key.settings:
@@ -236,47 +274,87 @@ def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:
     return record
 
 
-def _prepare(
-    dataset: type, pairing: str, source: FeatureSource, config: RunConfig, data_root: Path | None, device: torch.device,
-    todo: list[RunKey], data_seed: int, log: Callable[[str], None],
-) -> RunInputs:
-    """The inputs of one replicate: everything random in them comes from ``data_seed``."""
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    data = dataset.load(pairing, LoadOptions(data_root, config.allow_download, data_seed))
-    timings["load_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    cache = FeatureCache(config.cache_dir or default_cache_dir())
-    features = build_features(data, config.extractor, data_seed, device, cache, source)
-    timings["features_s"] = time.perf_counter() - started
-    log(
-        f"{source.value} features of {data.name}/{pairing}, data seed {data_seed}: "
-        f"{'cache hit' if features.from_cache else 'extracted'} in {timings['features_s']:.1f}s; "
-        f"{features.accuracy_metric.replace('_', ' ')} "
-        + (", ".join(f"{k}={v:.3f}" for k, v in accuracy_by_modality(features)) or "n/a (given features)")
-    )
-    _warn_zero_rows(features.data, log)
-    inputs = RunInputs(data, features, config.extractor, {}, timings,
-                       None if data_root is None else str(Path(data_root).expanduser().resolve()),
-                       {key.method: METHODS.get(key.method) for key in todo})
-    kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
-    started = time.perf_counter()
-    if "features" in kinds:
-        inputs.recognizers["features"] = fit_recognizers(
-            features.data.train, features.data.test, features.data.class_names,
-            derive_seed(data_seed, data.name, pairing, "recognizer"),
+class Replicate:
+    """The data of one replicate, loaded and featurised once (lazily, when a run needs them), and the
+    ``RunInputs`` of each pair or cascade its runs train on: everything random in them comes from
+    ``data_seed``. A dataset of three or more modalities is loaded whole, one extractor per modality,
+    and each pair is a view of it (``ModalFeatures.pair``)."""
+
+    def __init__(self, dataset: type, pairing: str, source: FeatureSource, config: RunConfig, data_root: Path | None,
+                 device: torch.device, data_seed: int, log: Callable[[str], None]) -> None:
+        self.dataset, self.pairing, self.source, self.config = dataset, pairing, source, config
+        self.data_root, self.device, self.data_seed, self.log = data_root, device, data_seed, log
+        self.timings: dict[str, float] = {}
+        self._loaded: tuple[Any, Any] | None = None
+
+    def _load(self) -> tuple[Any, Any]:
+        """(raw data, features): a CrossModalData and FeatureSet, or a MultiModalData and ModalFeatures."""
+        if self._loaded is not None:
+            return self._loaded
+        dataset, config, data_seed = self.dataset, self.config, self.data_seed
+        started = time.perf_counter()
+        options = LoadOptions(self.data_root, config.allow_download, data_seed)
+        multi = modality_names(dataset)
+        data = dataset.load_all(self.pairing, options) if multi else dataset.load(self.pairing, options)
+        self.timings["load_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        cache = FeatureCache(config.cache_dir or default_cache_dir())
+        build = build_modal_features if multi else build_features
+        features = build(data, config.extractor, data_seed, self.device, cache, self.source)
+        self.timings["features_s"] = time.perf_counter() - started
+        accuracy = (features.accuracy if multi else dict(accuracy_by_modality(features)))
+        metric = PROBE_METRIC if self.source is not FeatureSource.SUPERVISED else EXTRACTOR_METRIC
+        self.log(
+            f"{self.source.value} features of {data.name}/{self.pairing}, data seed {data_seed}: "
+            f"{'cache hit' if features.from_cache else 'extracted'} in {self.timings['features_s']:.1f}s; "
+            f"{metric.replace('_', ' ')} " + (", ".join(f"{k}={v:.3f}" for k, v in accuracy.items()) or "n/a (given features)")
         )
-    if "images" in kinds:
-        try:
-            inputs.recognizers["images"] = image_recognizers(features.extractors, data.test, data.class_names, device)
-        except XmbenchError as error:  # the image methods' runs fail with this reason; the others go on
-            log(f"no image recognizers: {error}")
-    timings["recognizers_s"] = time.perf_counter() - started
-    for kind, recognizers in inputs.recognizers.items():
-        log(f"recognition classifiers of {kind}, test accuracy (the ceiling): " + ", ".join(
-            f"{spec.name}={_overall(r):.3f}" for spec, r in zip(data.modalities, recognizers.values(), strict=True)
-        ))
-    return inputs
+        self._loaded = data, features
+        return self._loaded
+
+    def _pair(self, route: str) -> tuple[CrossModalData, FeatureSet]:
+        data, features = self._load()
+        if not route:
+            return data, features
+        first, second = route.split(",")
+        return data.pair(first, second), features.pair(first, second, self.device)
+
+    def inputs(self, todo: list[RunKey], route: str | None = None, recognizers: bool = True) -> RunInputs:
+        """The inputs of ``todo``'s runs (all of one route: ``RunKey.modalities``); a cascade's carries
+        one ``RunInputs`` per link, and its own are the route's two ends."""
+        route = todo[0].modalities if route is None else route
+        names = route.split(",") if route else []
+        if len(names) > 2:
+            links = tuple(self.inputs(todo, f"{names[i]},{names[i + 1]}", recognizers=False)
+                          for i in range(len(names) - 1))
+            return dataclasses.replace(self.inputs(todo, f"{names[0]},{names[-1]}"), links=links)
+        data, features = self._pair(route)
+        _warn_zero_rows(features.data, self.log)
+        timings = dict(self.timings)
+        inputs = RunInputs(data, features, self.config.extractor, {}, timings,
+                           None if self.data_root is None else str(Path(self.data_root).expanduser().resolve()),
+                           {key.method: METHODS.get(key.method) for key in todo})
+        if not recognizers:
+            return inputs
+        kinds = {METHODS.get(key.method).input_kind for key in todo if needs_recognizers([METHODS.get(key.method)])}
+        started = time.perf_counter()
+        if "features" in kinds:
+            inputs.recognizers["features"] = fit_recognizers(
+                features.data.train, features.data.test, features.data.class_names,
+                derive_seed(self.data_seed, data.name, self.pairing, "recognizer"),
+            )
+        if "images" in kinds:
+            try:
+                inputs.recognizers["images"] = image_recognizers(features.extractors, data.test, data.class_names,
+                                                                 self.device)
+            except XmbenchError as error:  # the image methods' runs fail with this reason; the others go on
+                self.log(f"no image recognizers: {error}")
+        timings["recognizers_s"] = time.perf_counter() - started
+        for kind, fitted in inputs.recognizers.items():
+            self.log(f"recognition classifiers of {kind}{f' ({route})' if route else ''}, test accuracy (the ceiling): "
+                     + ", ".join(f"{spec.name}={_overall(r):.3f}"
+                                 for spec, r in zip(data.modalities, fitted.values(), strict=True)))
+        return inputs
 
 
 def _warn_zero_rows(data, log: Callable[[str], None]) -> None:

@@ -102,6 +102,12 @@ def _check_config_values(ctx: click.Context, path: Path, values: dict[str, objec
               "with a dataset.yaml card (README, Your own data).")
 @click.option("--methods", default="cca,kcca", show_default=True, help="Comma list of methods, or `all`.")
 @click.option("--pairing", default=None, help="Pairing of the two modalities; default: the dataset's first.")
+@click.option("--modalities", default=None, metavar="A,B",
+              help="Datasets of three or more modalities: the pair to train on (A, then B), e.g. speech,mnist; "
+              "default: the dataset's first two.")
+@click.option("--cascade", default=None, metavar="SOURCE,VIA,...,TARGET",
+              help="Datasets of three or more modalities: fit each method on every link of the route, compose the "
+              "translations, and score SOURCE<->TARGET beside the method fit directly on (SOURCE, TARGET).")
 @click.option("--seeds", default="1", show_default=True, help="A count N (seeds 0..N-1) or a comma list such as 3, or 0,1,2.")
 @click.option("--paired-fraction", "paired_fractions", default="1", show_default=True,
               help="Fraction of training pairs that keep their pairing, or a comma list (a sweep) such as 1,0.1,0.01.")
@@ -147,6 +153,8 @@ def run(ctx: click.Context, **options: object) -> None:
         dataset=options["dataset"],
         methods=_comma_list(options["methods"]),
         pairing=options["pairing"],
+        modalities=options["modalities"],
+        cascade=options["cascade"],
         seeds=_seeds(options["seeds"]),
         paired_fractions=_fractions(options["paired_fractions"]),
         profile=options["profile"],
@@ -313,8 +321,11 @@ def list_(method: str | None) -> None:
     for name in DATASETS.names():
         entry = DATASETS.get(name)
         source = entry.check_features(None).value
-        click.echo(f"  {name:16s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} "
-                   f"{_origin(DATASETS, name)}{entry.description}" + (f" (note: {entry.caveat})" if entry.caveat else ""))
+        modalities = getattr(entry, "modality_names", ())  # three or more: --modalities / --cascade pick them
+        click.echo(f"  {name:20s} pairings: {', '.join(entry.pairings):20s} features: {source:10s} "
+                   f"{_origin(DATASETS, name)}{entry.description}"
+                   + (f" (modalities: {', '.join(modalities)}; --modalities, --cascade)" if modalities else "")
+                   + (f" (note: {entry.caveat})" if entry.caveat else ""))
     click.echo("methods:")
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]

@@ -21,7 +21,7 @@ import sklearn
 import torch
 
 import xmbench
-from xmbench.data import CrossModalData
+from xmbench.data import CrossModalData, PairedSplit
 from xmbench.data.fraction import fingerprint, training_pairs
 from xmbench.devices import describe_device
 from xmbench.errors import XmbenchError, first_line
@@ -56,6 +56,9 @@ class RunInputs:
     # the method classes of the invocation by name: a worker that lacks a notebook's or plugin's
     # registration still gets the class (Ray pickles it with the inputs)
     methods: dict[str, type] = field(default_factory=dict)
+    # a cascade's links, in route order: each the inputs of one pair (speech,fashion; fashion,mnist);
+    # this object's own data are then the route's two ends, where the cascade is scored
+    links: tuple[RunInputs, ...] = ()
 
     def data_for(self, method: Any) -> CrossModalData:
         """Raw images for ``input_kind = "images"`` methods, frozen features for the rest."""
@@ -115,13 +118,16 @@ def _run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: di
 
     The method trains on the training pairs minus a validation split carved from them (from the
     pairs that keep their pairing under ``--paired-fraction``); model selection scores it on that
-    split only. The test split is embedded and scored once, after ``fit`` has returned."""
-    features = inputs.features
-    method_seed = key.method_seed
+    split only. The test split is embedded and scored once, after ``fit`` has returned. A key whose
+    route passes through a third modality is a cascade (``xmbench.cascade``)."""
+    if len(key.route) > 2:
+        from xmbench.cascade import run_cascade  # the cascade builds on this module
+
+        return run_cascade(key, inputs, device, execution)
     method = build_method(key, str(device), inputs.methods.get(key.method))
     data = inputs.data_for(method)
     timings = dict(inputs.timings)
-    manifest = _manifest(key, inputs, device, method) | {"execution": execution or {}}
+    manifest = run_manifest(key, inputs, device, method) | {"execution": execution or {}}
     try:
         recognizers = inputs.recognizers.get(method.input_kind)
         if method.input_kind == "images" and recognizers is None:
@@ -129,52 +135,30 @@ def _run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: di
                 raise XmbenchError(f"{key.method} judges its images with the supervised extractors: it needs "
                                    f"--features supervised, not {key.features}")
             raise XmbenchError(f"{key.method} needs raw images of both modalities; {key.dataset} has no image extractor for both")
-        synchronous = (SYNCHRONOUS_PAIRS, derive_seed(method_seed, "synchronous-rate"))
+        synchronous = (SYNCHRONOUS_PAIRS, derive_seed(key.method_seed, "synchronous-rate"))
         if method.can_generate_pairs:
             manifest["synchronous_rate"] = {"pairs": synchronous[0], "seed": synchronous[1]}
-        # the subset and the validation split are data: drawn from the data seed, never the method's,
-        # so every method of a replicate trains and selects on the same pairs
-        split, held = training_pairs(data.train, key.data_seed, key.dataset, key.pairing, key.paired_fraction,
-                                     key.validation_fraction)
-        manifest["training_data"] = {
-            "paired_fraction": key.paired_fraction,
-            "n_paired": len(held.train),
-            "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
-            "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
-            "paired_subset_sha256": split.fingerprint,
-            "validation": {
-                "fraction": key.validation_fraction,
-                "n_pairs": 0 if held.validation is None else len(held.validation),
-                "pairs_sha256": fingerprint(split.paired_index[held.index]),  # rows of the training split
-            },
-        }
-        # methods on raw images translate into images: the frozen extractors map them to features
-        featurize = image_featurizer(features.extractors, device) if method.input_kind == "images" else None
-        validation = None if held.validation is None else Validation(held.validation, validation_scorer(
-            held.validation, data.class_names, keep_self=key.keep_self, featurize=featurize))
-        started = time.perf_counter()
-        method.fit(held.train, split.unpaired, validation)
-        timings["fit_s"] = time.perf_counter() - started
-        summaries = method.training_summary()
-        timings["validation_s"] = sum(summary.validation_s for summary in summaries)
-        manifest["training"] = {"model_selection": key.model_selection,
-                                "phases": [summary.as_dict() for summary in summaries]}
+        fitted = fit_method(method, key, inputs, device)
+        manifest |= fitted.manifest
+        timings |= fitted.timings
+        summaries = fitted.summaries
         started = time.perf_counter()
         scored, embeddings, spaces = score_method(
             method, data.test, data.class_names, recognizers, keep_self=key.keep_self, synchronous_pairs=synchronous,
-            validation=held.validation, featurize=featurize,
+            validation=fitted.validation, featurize=fitted.featurize,
         )
         if spaces:  # one latent space per modality: the space of each task's headline row, and why
-            manifest["retrieval_spaces"] = {"rule": "validation mAP" if held.validation is not None else "Task.space",
+            manifest["retrieval_spaces"] = {"rule": "validation mAP" if fitted.validation is not None else "Task.space",
                                             "chosen": spaces}
         timings["evaluate_s"] = time.perf_counter() - started
     except XmbenchError as error:
         manifest |= {"status": "failed", "reason": str(error), "timings": timings}
-        return RunOutcome(key, manifest, _training_table(method))
+        return RunOutcome(key, manifest, training_table(method))
     except Exception as error:  # a bug in one method must not lose the other runs' results
         manifest |= {"status": "failed", "reason": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
-        return RunOutcome(key, manifest, _training_table(method))
+        return RunOutcome(key, manifest, training_table(method))
     rows = [scored[["task", "space", "class", "metric", "value"]]]
+    features = inputs.features
     extras = [("features", name, features.accuracy_metric, acc) for name, acc in accuracy_by_modality(features)]
     model_facts = method.extra_results()
     extras += [("model", ALL_CLASSES, name, value) for name, value in model_facts.items()]
@@ -187,7 +171,14 @@ def _run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: di
     extras += [("training", ALL_CLASSES, name, value) for name, value in training_facts(summaries).items()]
     if extras:
         rows.append(pd.DataFrame(extras, columns=["task", "class", "metric", "value"]).assign(space=""))
-    scores = pd.concat(rows, ignore_index=True)
+    scores = keyed_scores(key, pd.concat(rows, ignore_index=True))
+    manifest |= {"status": "ok", "timings": timings}
+    return RunOutcome(key, manifest, training_table(method), scores, embeddings, (data.test.y_a, data.test.y_b))
+
+
+def keyed_scores(key: RunKey, scores: pd.DataFrame) -> pd.DataFrame:
+    """A run's score rows with the columns that say which run they are; two rows under one key fail
+    the run, since the store would keep one of them silently."""
     for column, value in zip(
         ("run_id", "dataset", "pairing", "method", "seed", "vary", "profile", "paired_fraction", "features"),
         (key.run_id, key.dataset_label, key.pairing, key.method_label, key.seed, key.vary, key.profile, key.paired_fraction,
@@ -196,11 +187,55 @@ def _run_one(key: RunKey, inputs: RunInputs, device: torch.device, execution: di
     ):
         scores[column] = value
     repeated = scores.duplicated(["task", "space", "class", "metric"])
-    if repeated.any():  # never two numbers under one key: the store would keep one of them silently
+    if repeated.any():
         task, space, name, metric = scores.loc[repeated, ["task", "space", "class", "metric"]].iloc[0]
         raise XmbenchError(f"{key.method}: two scores share the key ({task}, {space or '-'}, {name}, {metric})")
-    manifest |= {"status": "ok", "timings": timings}
-    return RunOutcome(key, manifest, _training_table(method), scores, embeddings, (data.test.y_a, data.test.y_b))
+    return scores
+
+
+@dataclass
+class FittedMethod:
+    """What fitting a method on a replicate's training pairs leaves for its scoring and its manifest."""
+
+    validation: PairedSplit | None
+    featurize: Any
+    summaries: list
+    manifest: dict[str, Any]  # training_data and training entries
+    timings: dict[str, float]
+
+
+def fit_method(method: Any, key: RunKey, inputs: RunInputs, device: torch.device) -> FittedMethod:
+    """Fit ``method`` on the training pairs of ``inputs`` as ``key`` says (paired fraction, validation
+    split, model selection): the training step of every run, direct or a cascade's link."""
+    data = inputs.data_for(method)
+    # the subset and the validation split are data: drawn from the data seed, never the method's,
+    # so every method of a replicate trains and selects on the same pairs
+    split, held = training_pairs(data.train, key.data_seed, key.dataset, key.pairing, key.paired_fraction,
+                                 key.validation_fraction)
+    training_data = {
+        "paired_fraction": key.paired_fraction,
+        "n_paired": len(held.train),
+        "n_unpaired": 0 if split.unpaired is None else len(split.unpaired.a),
+        "unpaired_used": bool(split.unpaired is not None and method.uses_unpaired),
+        "paired_subset_sha256": split.fingerprint,
+        "validation": {
+            "fraction": key.validation_fraction,
+            "n_pairs": 0 if held.validation is None else len(held.validation),
+            "pairs_sha256": fingerprint(split.paired_index[held.index]),  # rows of the training split
+        },
+    }
+    # methods on raw images translate into images: the frozen extractors map them to features
+    featurize = image_featurizer(inputs.features.extractors, device) if method.input_kind == "images" else None
+    validation = None if held.validation is None else Validation(held.validation, validation_scorer(
+        held.validation, data.class_names, keep_self=key.keep_self, featurize=featurize))
+    started = time.perf_counter()
+    method.fit(held.train, split.unpaired, validation)
+    timings = {"fit_s": time.perf_counter() - started}
+    summaries = method.training_summary()
+    timings["validation_s"] = sum(summary.validation_s for summary in summaries)
+    training = {"model_selection": key.model_selection, "phases": [summary.as_dict() for summary in summaries]}
+    return FittedMethod(held.validation, featurize, summaries, {"training_data": training_data, "training": training},
+                        timings)
 
 
 def accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
@@ -209,7 +244,7 @@ def accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:
     return [(name, features.extractor_accuracy[name]) for name in names if name in features.extractor_accuracy]
 
 
-def _training_table(method: Any) -> pd.DataFrame:
+def training_table(method: Any) -> pd.DataFrame:
     """The training curve in long form: phase, update, epoch, metric, value (losses per interval and
     validation scores)."""
     log = method.training_log()
@@ -221,7 +256,7 @@ def _training_table(method: Any) -> pd.DataFrame:
     return long.dropna(subset=["value"]).reset_index(drop=True)  # metrics logged in some records only
 
 
-def _manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any) -> dict:
+def run_manifest(key: RunKey, inputs: RunInputs, device: torch.device, method: Any) -> dict:
     features = inputs.features
     data = features.data
     return {

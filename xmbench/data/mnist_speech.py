@@ -109,41 +109,50 @@ class SpokenPairs(Dataset):
     @classmethod
     def _load(cls, pairing: str, options: LoadOptions) -> CrossModalData:
         root = require_data_root(options, cls.name)
-        clips, labels, takes = read_fsdd(root, cls.name)  # first: it cannot be downloaded
+        speech = spoken_digits(root, cls.name)  # first: it cannot be downloaded
         images = cls._images(root, options)
-        is_test = takes < TEST_TAKES
-        mfcc_train, mfcc_test = audio.standardise(
-            audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if not held_out]),
-            audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if held_out]),
-        )
         rng = np.random.default_rng(options.data_seed)
 
-        def split(part: str, speech: np.ndarray, y_speech: np.ndarray) -> PairedSplit:
-            # more images than clips in every class, so the partners are distinct
-            partner = pair_within_class(y_speech, images[f"y_{part}"], rng)
-            x = images[f"x_{part}"][partner]
-            return PairedSplit(x[:, None] if x.ndim == 3 else x, speech, images[f"y_{part}"][partner], y_speech)
+        def split(part: str) -> PairedSplit:
+            x, y = image_partners(images, part, speech[f"y_{part}"], rng)
+            return PairedSplit(x, speech[f"x_{part}"], y, speech[f"y_{part}"])
 
-        train = split("train", mfcc_train, labels[~is_test])
-        test = split("test", mfcc_test, labels[is_test])
+        train, test = split("train"), split("test")
         return CrossModalData(
             name=cls.name,
             pairing=pairing,
-            modalities=(
-                ModalitySpec(cls.image_modality, cls.image_shape),
-                ModalitySpec("speech", (1, audio.N_MFCC, audio.N_FRAMES), SPEECH_EXTRACTOR_CHANNELS),
-            ),
+            modalities=(ModalitySpec(cls.image_modality, cls.image_shape), SPEECH_SPEC),
             class_names=cls.class_names,
             train=train,
             test=test,
-            provenance={
-                "source": f"{cls.images_source} + {FSDD_FILE}",
-                "n_train": len(train),
-                "n_test": len(test),
-                "test_split": f"FSDD takes 0-{TEST_TAKES - 1}",
-                "mfcc": audio.mfcc_settings(),
-            },
+            provenance={"source": f"{cls.images_source} + {FSDD_FILE}", "n_train": len(train), "n_test": len(test)}
+            | SPEECH_PROVENANCE,
         )
+
+
+SPEECH_SPEC = ModalitySpec("speech", (1, audio.N_MFCC, audio.N_FRAMES), SPEECH_EXTRACTOR_CHANNELS)
+SPEECH_PROVENANCE = {"test_split": f"FSDD takes 0-{TEST_TAKES - 1}", "mfcc": audio.mfcc_settings()}
+
+
+def spoken_digits(root: Path, dataset: str) -> dict[str, np.ndarray]:
+    """FSDD's clips as standardised MFCC images with their digits, split by FSDD's official test takes:
+    x_train, y_train, x_test, y_test (see ``SpokenPairs``)."""
+    clips, labels, takes = read_fsdd(root, dataset)
+    is_test = takes < TEST_TAKES
+    x_train, x_test = audio.standardise(
+        audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if not held_out]),
+        audio.mfcc_images([clip for clip, held_out in zip(clips, is_test) if held_out]),
+    )
+    return {"x_train": x_train, "y_train": labels[~is_test], "x_test": x_test, "y_test": labels[is_test]}
+
+
+def image_partners(images: dict[str, np.ndarray], part: str, y_speech: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, C, H, W), labels) of a distinct image of the same class for each clip of ``part``:
+    every class has more images than clips, so no image is used twice."""
+    partner = pair_within_class(y_speech, images[f"y_{part}"], rng)
+    x = images[f"x_{part}"][partner]
+    return (x[:, None] if x.ndim == 3 else x), images[f"y_{part}"][partner]
 
 
 @DATASETS.register("mnist-speech")

@@ -14,6 +14,7 @@ import torch
 
 import xmbench
 from xmbench.data.base import CrossModalData, ModalitySpec, PairedSplit
+from xmbench.data.multimodal import MultiModalData
 from xmbench.features.cache import FeatureCache, cache_key
 from xmbench.features.autoencoder import train_autoencoder
 from xmbench.features.cnn import ExtractorConfig, FeatureCNN, encode, extract, train_extractor
@@ -52,7 +53,7 @@ class FeatureSet:
 
 
 def feature_inputs(
-    data: CrossModalData, config: ExtractorConfig, data_seed: int, device: torch.device,
+    data: CrossModalData | MultiModalData, config: ExtractorConfig, data_seed: int, device: torch.device,
     source: FeatureSource = FeatureSource.SUPERVISED,
 ) -> dict:
     """Everything the features depend on; its hash is the cache key."""
@@ -119,16 +120,64 @@ def build_features(
     """The frozen features of ``data`` from ``source`` (see ``FeatureSource``), from the cache when an
     entry with the same inputs exists. Modalities shipped as features pass through unchanged."""
     source = FeatureSource.parse(source)
+    arrays, accuracy, key, from_cache = _cached_arrays(data, config, data_seed, device, cache, source)
+    return _feature_set(data, arrays, accuracy, key, from_cache, config, device, source)
+
+
+@dataclass(frozen=True)
+class ModalFeatures:
+    """The frozen features of every modality of a ``MultiModalData`` (one extractor per modality, one
+    cache entry); ``pair`` is the ``FeatureSet`` of two of them, as ``build_features`` would give
+    it, with the same extractors whichever pair or cascade link asks."""
+
+    data: MultiModalData
+    arrays: dict[str, np.ndarray]  # train_<name>, test_<name>, extractor_<name>.<weight>
+    accuracy: dict[str, float]
+    cache_key: str
+    from_cache: bool
+    config: ExtractorConfig
+    source: FeatureSource
+
+    def pair(self, first: str, second: str, device: torch.device) -> FeatureSet:
+        renamed = {}
+        for name, letter in ((first, "a"), (second, "b")):
+            for prefix in ("train_", "test_", f"{EXTRACTOR_PREFIX}"):
+                head = f"{prefix}{name}"
+                renamed |= {f"{prefix}{letter}{key[len(head):]}": value for key, value in self.arrays.items()
+                            if key == head or key.startswith(f"{head}.")}
+        accuracy = {name: self.accuracy[name] for name in (first, second) if name in self.accuracy}
+        return _feature_set(self.data.pair(first, second), renamed, accuracy, self.cache_key, self.from_cache,
+                            self.config, device, self.source)
+
+
+def build_modal_features(
+    data: MultiModalData, config: ExtractorConfig, data_seed: int, device: torch.device, cache: FeatureCache | None,
+    source: FeatureSource | str = FeatureSource.SUPERVISED,
+) -> ModalFeatures:
+    """``build_features`` for every modality of a dataset of three or more at once."""
+    source = FeatureSource.parse(source)
+    return ModalFeatures(data, *_cached_arrays(data, config, data_seed, device, cache, source), config, source)
+
+
+def _cached_arrays(
+    data: CrossModalData | MultiModalData, config: ExtractorConfig, data_seed: int, device: torch.device,
+    cache: FeatureCache | None, source: FeatureSource,
+) -> tuple[dict[str, np.ndarray], dict[str, float], str, bool]:
     inputs = feature_inputs(data, config, data_seed, device, source)
     cached = cache.load(inputs) if cache is not None else None
     if cached is not None:
-        arrays, accuracy = cached
-        from_cache = True
-    else:
-        arrays, accuracy = _extract_all(data, config, data_seed, device, source)
-        from_cache = False
-        if cache is not None:
-            cache.save(inputs, arrays, accuracy)
+        return *cached, cache_key(inputs), True
+    arrays, accuracy = _extract_all(data, config, data_seed, device, source)
+    if cache is not None:
+        cache.save(inputs, arrays, accuracy)
+    return arrays, accuracy, cache_key(inputs), False
+
+
+def _feature_set(
+    data: CrossModalData, arrays: dict[str, np.ndarray], accuracy: dict[str, float], key: str, from_cache: bool,
+    config: ExtractorConfig, device: torch.device, source: FeatureSource,
+) -> FeatureSet:
+    """The ``FeatureSet`` of a pair whose arrays are named by modality letter (train_a, extractor_b., ...)."""
     features = dataclasses.replace(
         data,
         train=PairedSplit(arrays["train_a"], arrays["train_b"], data.train.y_a, data.train.y_b),
@@ -136,7 +185,7 @@ def build_features(
     )
     extractors = {m: _load_extractor(data, m, config, arrays, device) for m in Modality
                   if data.spec(m).needs_extractor and source is FeatureSource.SUPERVISED}
-    return FeatureSet(features, accuracy, cache_key(inputs), from_cache, extractors, source)
+    return FeatureSet(features, accuracy, key, from_cache, extractors, source)
 
 
 def _load_extractor(
@@ -150,14 +199,34 @@ def _load_extractor(
     return model.to(device).eval().requires_grad_(False)
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """One modality to extract: its key in the arrays (a modality letter, or a name for datasets of
+    three or more modalities), what it is, and its splits."""
+
+    key: str
+    spec: ModalitySpec
+    train: tuple[np.ndarray, np.ndarray]  # (x, y)
+    test: tuple[np.ndarray, np.ndarray]
+
+
+def _slots(data: CrossModalData | MultiModalData) -> list[_Slot]:
+    if isinstance(data, MultiModalData):
+        return [_Slot(name, data.spec(name), (data.train.x[name], data.train.y[name]),
+                      (data.test.x[name], data.test.y[name])) for name in data.names]
+    return [_Slot(m.value, data.spec(m), (data.train.x(m), data.train.y(m)), (data.test.x(m), data.test.y(m)))
+            for m in Modality]
+
+
 def _extract_all(
-    data: CrossModalData, config: ExtractorConfig, data_seed: int, device: torch.device, source: FeatureSource
+    data: CrossModalData | MultiModalData, config: ExtractorConfig, data_seed: int, device: torch.device,
+    source: FeatureSource,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     arrays, accuracy = {}, {}
-    for modality in Modality:
-        spec = data.spec(modality)
-        train_x, test_x = data.train.x(modality), data.test.x(modality)
-        train_key, test_key = f"train_{modality.value}", f"test_{modality.value}"
+    for slot in _slots(data):
+        spec = slot.spec
+        (train_x, train_y), (test_x, test_y) = slot.train, slot.test
+        train_key, test_key = f"train_{slot.key}", f"test_{slot.key}"
         if not spec.needs_extractor:
             arrays[train_key] = np.asarray(train_x, dtype=np.float32)
             arrays[test_key] = np.asarray(test_x, dtype=np.float32)
@@ -166,13 +235,12 @@ def _extract_all(
         seed = derive_seed(data_seed, data.name, data.pairing, "extractor", spec.name)
         if source is FeatureSource.SUPERVISED:
             model = train_extractor(
-                train_x, data.train.y(modality), len(data.class_names), modality_config(config, spec), seed, device,
-                spec.name,
+                train_x, train_y, len(data.class_names), modality_config(config, spec), seed, device, spec.name,
             )
-            arrays |= {f"{EXTRACTOR_PREFIX}{modality.value}.{k}": v.cpu().numpy() for k, v in model.state_dict().items()}
+            arrays |= {f"{EXTRACTOR_PREFIX}{slot.key}.{k}": v.cpu().numpy() for k, v in model.state_dict().items()}
             arrays[train_key], _ = extract(model, train_x, device)
             arrays[test_key], predicted = extract(model, test_x, device)
-            accuracy[spec.name] = float((predicted == data.test.y(modality)).mean())
+            accuracy[spec.name] = float((predicted == test_y).mean())
             continue
         if source is FeatureSource.UNSUPERVISED:
             encoder = train_autoencoder(train_x, modality_config(config, spec), seed, device, spec.name)
@@ -181,6 +249,6 @@ def _extract_all(
             pca = fit_pixel_pca(train_x)
             arrays[train_key], arrays[test_key] = pixel_features(pca, train_x), pixel_features(pca, test_x)
         # labels are read only now, by the probe, after the features are fixed
-        accuracy[spec.name] = probe_accuracy(arrays[train_key], data.train.y(modality), arrays[test_key],
-                                             data.test.y(modality), derive_seed(seed, "linear-probe"))
+        accuracy[spec.name] = probe_accuracy(arrays[train_key], train_y, arrays[test_key], test_y,
+                                             derive_seed(seed, "linear-probe"))
     return arrays, accuracy

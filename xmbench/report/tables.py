@@ -17,7 +17,7 @@ from xmbench.features.extract import EXTRACTOR_METRIC
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource, Profile
 from xmbench.report import claims, paper, ranking, stats
-from xmbench.results.schema import ALL_CLASSES, headline, with_legacy_columns
+from xmbench.results.schema import ALL_CLASSES, dataset_name, headline, with_legacy_columns
 
 GROUP = ["dataset", "pairing", "profile"]
 METHOD = ["paired_fraction", "method"]
@@ -209,7 +209,9 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
 
 def _with_caveats(tables: list[ReportTable], datasets) -> list[ReportTable]:  # noqa: ANN001
     """Every table built on a dataset with a caveat (``Dataset.caveat``) says it in a note."""
-    caveats = {name: DATASETS.get(name).caveat for name in datasets if name in DATASETS and DATASETS.get(name).caveat}
+    names = {label: dataset_name(label) for label in datasets}  # "mnist-fashion-speech[speech,mnist]": its dataset
+    caveats = {label: DATASETS.get(name).caveat for label, name in names.items()
+               if name in DATASETS and DATASETS.get(name).caveat}
     for table in tables:
         text = " ".join([table.title, *map(str, table.display.index), *map(str, table.display.columns)])
         table.notes.extend(f"{name}: {caveat}." for name, caveat in caveats.items() if name in text)

@@ -75,6 +75,12 @@ def headline(scores):
 DEFAULT_VALIDATION_FRACTION = 0.1  # a RunKey's when none is given (runs stored before paper's default became 0)
 
 
+def dataset_name(label: str) -> str:
+    """The registered dataset of a ``dataset`` column value (``RunKey.dataset_label``): the label less
+    a user file's fingerprint (``@...``) and a pair of modalities (``[...]``)."""
+    return label.split("[", 1)[0].split("@", 1)[0]
+
+
 @dataclass(frozen=True)
 class RunKey:
     """Everything that identifies one run; equal keys are the same run (and are resumed/skipped)."""
@@ -95,6 +101,9 @@ class RunKey:
     settings: tuple[tuple[str, Any], ...] = ()
     # a user dataset's content hash (``xmbench.data.user``): two files of one name never share results
     data_fingerprint: str = ""
+    # datasets of three or more modalities: the pair a run trains on ("speech,mnist"), or a cascade's
+    # route ("speech,fashion,mnist": one model per link, translations composed); "" for two-modality data
+    modalities: str = ""
 
     def __post_init__(self) -> None:  # a key read back from JSON has lists where it had tuples
         pairs = tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in self.settings)
@@ -118,13 +127,23 @@ class RunKey:
             training.append(("validation_fraction", self.validation_fraction))
         if self.model_selection != Profile(self.profile).selects_models(self.validation_fraction):
             training.append(("model_selection", "on" if self.model_selection else "off"))
+        if len(self.route) > 2:  # a cascade: the modalities its translations pass through
+            training.append(("via", "+".join(self.route[1:-1])))
         return settings_label(self.method, [*self.settings, *training])
+
+    @property
+    def route(self) -> tuple[str, ...]:
+        """The modalities of ``modalities``, in order; () for a two-modality dataset."""
+        return tuple(self.modalities.split(",")) if self.modalities else ()
 
     @property
     def dataset_label(self) -> str:
         """The ``dataset`` column: the name, with a user dataset's fingerprint (``mine@3f2a9c1b``), so
         two files of one name with different contents are never tabled or averaged as one."""
-        return f"{self.dataset}@{self.data_fingerprint[:8]}" if self.data_fingerprint else self.dataset
+        label = f"{self.dataset}@{self.data_fingerprint[:8]}" if self.data_fingerprint else self.dataset
+        # a pair of a dataset of three or more modalities: its two ends (a cascade and the direct
+        # route it is compared with share it, and differ by the method's via=)
+        return f"{label}[{self.route[0]},{self.route[-1]}]" if self.route else label
 
     @property
     def data_seed(self) -> int:
@@ -156,10 +175,12 @@ class RunKey:
         else:
             source = f"_{self.features}"
         changed = ""
-        for name, suffix in (("settings", "_set"), ("data_fingerprint", "")):
+        for name, suffix in (("settings", "_set"), ("data_fingerprint", ""), ("modalities", "")):
             if getattr(self, name):
                 changed += suffix
             else:
                 del fields[name]  # runs without them keep the ids they had before these fields existed
+        route = f"_{'-'.join(self.route)}" if self.route else ""
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.dataset}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}{source}{changed}_{digest}"
+        return (f"{self.dataset}{route}_{self.pairing}_{self.method}_s{self.seed}_{self.profile}{fraction}{source}"
+                f"{changed}_{digest}")
