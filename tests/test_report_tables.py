@@ -61,6 +61,18 @@ def test_a_run_with_settings_meets_the_paper_value_of_its_method_under_its_label
     assert table.iloc[0]["paper"] == 28.0 and table.iloc[0]["xmbench"] == pytest.approx(26.4)
 
 
+def test_a_cascade_meets_the_papers_cascade_value_and_the_direct_run_its_direct_value():
+    pair = pd.DataFrame([
+        row("vae-assoc", "A->B", "recognition_accuracy", 0.91),
+        row("vae-assoc[via=fashion]", "A->B", "recognition_accuracy", 0.84),
+    ]).assign(dataset="mnist-fashion-speech[speech,mnist]", features="supervised")
+    table = paper_comparison(pair).droplevel(["dataset", "pairing", "features", "profile", "class", "metric"])
+    assert table.loc[("vae-assoc", "A->B"), "paper"] == 0.8866 and table.loc[("vae-assoc", "A->B"), "xmbench"] == 0.91
+    assert table.loc[("vae-assoc[via=fashion]", "A->B"), "paper"] == 0.7699
+    assert table.loc[("vae-assoc[via=fashion]", "A->B"), "xmbench"] == pytest.approx(0.84)
+    assert len(table) == 2
+
+
 def test_thesis_classes_are_real_class_names():
     from xmbench.data import colors
     from xmbench.data.emnist import LETTERS
