@@ -69,7 +69,7 @@ OPTION_CASES = [
     (["run", "--pairing", "documents"], "valid: unique, non-unique"),
     (["run", "--dataset", "wikipedia", "--features", "pixels"], "ships its features"),
     (["run", "--features", "given"], "has image modalities"),
-    (["run", "--features", "raw"], "'raw' is not one of"),
+    (["run", "--features", "rawest"], "'rawest' is not one of"),
     (["run", "--validation-fraction", "0.9"], "validation fraction"),
     (["run", "--validation-fraction", "-0.1"], "validation fraction"),
     (["run", "--model-selection", "on", "--validation-fraction", "0"], "needs a validation split"),

@@ -73,6 +73,16 @@ class LeastSquares(CrossModalMethod):
         return X @ self.maps_[Modality.A] if modality is Modality.A else X
 
 
+@pytest.fixture(autouse=True)
+def _own_registries(monkeypatch):
+    """The classes a run registers (this file's method and dataset) stay out of the other tests."""
+    from xmbench.methods import METHODS
+
+    for registry in (METHODS, DATASETS):
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+        monkeypatch.setattr(registry, "_origins", dict(registry._origins))
+
+
 def _run(tmp_path: Path, **options) -> pd.DataFrame:
     config = api.RunConfig(dataset=PlantedTrio, methods=(LeastSquares,), profile="smoke", seeds=(0, 1),
                            out=tmp_path / "results", cache_dir=tmp_path / "cache", **options)

@@ -40,7 +40,7 @@ def with_shuffled_labels(data, seed: int = 1):
     return dataclasses.replace(data, train=shuffle(data.train), test=shuffle(data.test))
 
 
-@pytest.mark.parametrize("source", ["unsupervised", "pixels"])
+@pytest.mark.parametrize("source", ["unsupervised", "pixels", "raw"])
 def test_label_free_sources_never_read_labels(digits, source):
     shuffled = with_shuffled_labels(digits)
     assert not np.array_equal(shuffled.train.y_a, digits.train.y_a)
@@ -51,7 +51,8 @@ def test_label_free_sources_never_read_labels(digits, source):
             np.testing.assert_array_equal(getattr(getattr(fake.data, split), side),
                                           getattr(getattr(real.data, split), side))
     # the trunk's width; PCA keeps the components above round-off (8x8 digits upsampled: 57 of 196)
-    assert real.data.train.a.shape == (len(digits.train), FEATURE_DIM if source == "unsupervised" else 57)
+    width = {"unsupervised": FEATURE_DIM, "pixels": 57, "raw": 28 * 28}[source]
+    assert real.data.train.a.shape == (len(digits.train), width)
     # the probe reads labels by design, after the features are fixed: shuffled labels score near chance
     assert real.extractor_accuracy["digit"] > 0.5 > fake.extractor_accuracy["digit"]
     assert real.accuracy_metric == PROBE_METRIC and not real.extractors
@@ -65,8 +66,9 @@ def test_the_label_check_has_teeth_supervised_features_do_read_labels(digits):
 
 
 def test_the_feature_source_changes_the_cache_key_and_entry(digits, tmp_path):
-    keys = {cache_key(feature_inputs(digits, FAST, 0, CPU, FeatureSource(s))) for s in ("supervised", "unsupervised", "pixels")}
-    assert len(keys) == 3
+    keys = {cache_key(feature_inputs(digits, FAST, 0, CPU, FeatureSource(s)))
+            for s in ("supervised", "unsupervised", "pixels", "raw")}
+    assert len(keys) == 4
     cache = FeatureCache(tmp_path)
     first = build_features(digits, FAST, 0, CPU, cache, "pixels")
     assert not first.from_cache
@@ -93,6 +95,12 @@ def test_pixel_pca_is_fitted_on_train_and_matches_a_direct_projection():
     basis = rng.normal(size=(3, 64))
     low_rank = (rng.normal(size=(300, 3)) @ basis).reshape(300, 1, 8, 8).astype(np.float32)
     assert fit_pixel_pca(low_rank).width == 3 and pixel_features(fit_pixel_pca(low_rank), low_rank).shape == (300, 3)
+
+
+def test_raw_features_are_the_flattened_inputs_scaled_to_one(digits):
+    raw = build_features(digits, FAST, 0, CPU, None, "raw")
+    np.testing.assert_array_equal(raw.data.test.b, digits.test.b.reshape(len(digits.test), -1) / np.float32(255))
+    assert raw.data.train.b.dtype == np.float32 and raw.data.train.b.shape[1] == 3 * 28 * 28
 
 
 def test_feature_source_is_in_the_run_key_and_keeps_existing_ids():

@@ -20,9 +20,10 @@ def _rows(method, dataset, seed, value, tasks=TASKS, metric="mAP"):
 def test_every_built_in_method_declares_what_its_paper_claims():
     for name in METHODS.names():
         declared = METHODS.get(name).paper_claims
-        assert declared is not None and set(declared) <= {"retrieval", "translation", "synchrony"}, name
+        assert declared is not None and set(declared) <= {"retrieval", "translation", "synchrony", "correlation"}, name
     assert claims.claims_of("syncgan") == ("synchrony", "translation")
     assert claims.claims_of("cca[n_components=50]") == ("retrieval",)
+    assert claims.claims_of("dcca") == ("correlation",)
     assert claims.claims_of("a-plugin-nobody-registered") is None
 
 

@@ -114,7 +114,8 @@ def _check_config_values(ctx: click.Context, path: Path, values: dict[str, objec
 @click.option("--profile", type=click.Choice([p.value for p in Profile]), default="smoke", show_default=True)
 @click.option("--features", type=click.Choice([f.value for f in FeatureSource]), default=None,
               help="Features of image modalities: supervised (CNN trained on the class labels), unsupervised "
-              "(the same CNN trunk as an autoencoder, no labels), pixels (PCA of the raw inputs); default: the "
+              "(the same CNN trunk as an autoencoder, no labels), pixels (PCA of the raw inputs), raw (the inputs "
+              "themselves, flattened, in [0, 1]); default: the "
               "dataset's (supervised, mnist-halves pixels); given: datasets that ship features.")
 @click.option("--device", type=click.Choice([d.value for d in DeviceChoice]), default="auto", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help=f"Dataset folder (or ${api.DATA_ROOT_ENV}).")

@@ -76,13 +76,15 @@ class FeatureSource(StrOption):
 
     ``supervised``: the thesis CNN trained on the class labels (the thesis and VAE-paper protocol);
     ``unsupervised``: the same CNN trunk trained without labels, as a convolutional autoencoder;
-    ``pixels``: PCA of the raw inputs, fitted on the training split; ``given``: the dataset ships
-    features (no image modality), the only source such a dataset has.
+    ``pixels``: PCA of the raw inputs, fitted on the training split; ``raw``: the inputs themselves,
+    flattened and scaled to [0, 1] (deep CCA's published input on split MNIST: 392 pixels per half);
+    ``given``: the dataset ships features (no image modality), the only source such a dataset has.
     """
 
     SUPERVISED = "supervised"
     UNSUPERVISED = "unsupervised"
     PIXELS = "pixels"
+    RAW = "raw"
     GIVEN = "given"
 
     @classmethod

@@ -160,7 +160,7 @@ class Dataset(ABC):
         chosen = FeatureSource.parse(source)
         if has_images and chosen is FeatureSource.GIVEN:
             raise XmbenchError(f"dataset {cls.name!r} has image modalities; --features given applies to datasets "
-                               "that ship features; valid here: supervised, unsupervised, pixels")
+                               "that ship features; valid here: supervised, unsupervised, pixels, raw")
         if not has_images and chosen is not FeatureSource.GIVEN:
             raise XmbenchError(f"dataset {cls.name!r} ships its features (no image modality): --features "
                                f"{chosen.value} does not apply; valid here: given")

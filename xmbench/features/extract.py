@@ -18,7 +18,7 @@ from xmbench.data.multimodal import MultiModalData
 from xmbench.features.cache import FeatureCache, cache_key
 from xmbench.features.autoencoder import train_autoencoder
 from xmbench.features.cnn import ExtractorConfig, FeatureCNN, encode, extract, train_extractor
-from xmbench.features.pixels import NEGLIGIBLE_VARIANCE, PIXEL_COMPONENTS, fit_pixel_pca, pixel_features
+from xmbench.features.pixels import NEGLIGIBLE_VARIANCE, PIXEL_COMPONENTS, fit_pixel_pca, flat_pixels, pixel_features
 from xmbench.features.probe import PROBE_METRIC, probe_accuracy
 from xmbench.options import FeatureSource, Modality
 from xmbench.seeding import derive_seed
@@ -65,8 +65,8 @@ def feature_inputs(
         "provenance": data.provenance,
         # the data's bytes, not its path: another copy with other values never hits this entry
         "data_sha256": data.sha256,
-        "extractor": dataclasses.asdict(config) if source is not FeatureSource.PIXELS else {
-            "pca": PIXEL_COMPONENTS, "negligible_variance": NEGLIGIBLE_VARIANCE},
+        "extractor": {FeatureSource.PIXELS: {"pca": PIXEL_COMPONENTS, "negligible_variance": NEGLIGIBLE_VARIANCE},
+                      FeatureSource.RAW: {"raw": "flattened, uint8 / 255"}}.get(source, dataclasses.asdict(config)),
         "device_type": device.type,
         # the thread count changes the order of float sums in training, so the features too
         "torch_threads": torch.get_num_threads(),
@@ -245,6 +245,8 @@ def _extract_all(
         if source is FeatureSource.UNSUPERVISED:
             encoder = train_autoencoder(train_x, modality_config(config, spec), seed, device, spec.name)
             arrays[train_key], arrays[test_key] = encode(encoder, train_x, device), encode(encoder, test_x, device)
+        elif source is FeatureSource.RAW:
+            arrays[train_key], arrays[test_key] = flat_pixels(train_x), flat_pixels(test_x)
         else:
             pca = fit_pixel_pca(train_x)
             arrays[train_key], arrays[test_key] = pixel_features(pca, train_x), pixel_features(pca, test_x)

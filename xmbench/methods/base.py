@@ -29,8 +29,9 @@ from xmbench.registry import Registry
 
 
 # retrieval: mAP in a common space; translation: generated samples (translation retrieval, their
-# recognition accuracy); synchrony: the synchronous rate of generated pairs
-CLAIMS = ("retrieval", "translation", "synchrony")
+# recognition accuracy); synchrony: the synchronous rate of generated pairs; correlation: the total
+# canonical correlation of the two modalities' embeddings
+CLAIMS = ("retrieval", "translation", "synchrony", "correlation")
 
 
 class NotFittedError(XmbenchError):

@@ -19,11 +19,13 @@ SCORE = {
     "retrieval": "retrieval in a common space",
     "translation": "generated (translated) samples",
     "synchrony": "the synchronous rate of generated pairs",
+    "correlation": "the total canonical correlation of the embeddings",
 }
 WHERE = {
     "retrieval": "the overall mAP table",
     "translation": "the translation-based retrieval and recognition tables",
     "synchrony": "the synchronous-rate table",
+    "correlation": "the total canonical correlation table",
 }
 
 
