@@ -56,7 +56,7 @@ def check(baseline: Path, folder: Path, isa: str, plant: bool = False) -> subpro
 def test_the_committed_baseline_passes_under_another_instruction_set(tmp_path, isa):
     done = check(BASELINE, tmp_path, isa)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "mAP check passed: 68 method x task scores" in done.stdout
+    assert f"mAP check passed: {len(pd.read_csv(BASELINE))} method x task scores" in done.stdout
 
 
 def test_a_planted_regression_of_cca_fails_the_check(tmp_path):
