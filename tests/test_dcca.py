@@ -84,3 +84,18 @@ def test_dcca_finds_nothing_where_the_modalities_share_nothing():
     za, zb = method.embed("a", test.a), method.embed("b", test.b)
     assert method.extra_results()["train_total_correlation"] > 1.0  # it did fit something on train
     assert max(abs(np.corrcoef(za[:, k], zb[:, k])[0, 1]) for k in range(8)) < 0.25
+
+
+def test_selection_on_correlation_scores_the_objective_on_every_validation_pair():
+    from xmbench.methods.base import Validation
+
+    train, test = planted_pairs(800, 300, 20, 12, 5, 0.5, seed=3)
+    validation = Validation(test, lambda method: {"A->B": 0.0, "B->A": 0.0, "A->A+B": 0.0, "B->A+B": 0.0})
+    method = DeepCCA(hidden=(64,), out_dim=8, batch_size=200, max_updates=200, eval_every=50, model_selection=True,
+                     selection="correlation", seed=0).fit(train, validation=validation)
+    [phase] = method.training_summary()
+    assert phase.score_name == "validation total correlation"
+    codes = [torch.from_numpy(method._to_model(m, test.x(m)).numpy()) for m in "ab"]
+    expected = total_correlation(*(method._codes(m, x) for m, x in zip("ab", codes, strict=True)), 1e-3).item()
+    assert phase.best_score == pytest.approx(expected, rel=1e-6)  # the kept state is the best scored
+    assert expected > 4  # 8 shared latent dims found on held-out pairs
