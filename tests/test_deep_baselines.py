@@ -183,3 +183,18 @@ def test_supervised_methods_never_read_a_test_label(name, tmp_path, feature_cach
     assert codes and not np.array_equal(embeddings[0]["y_a"], embeddings[1]["y_a"])
     for key in codes:
         np.testing.assert_array_equal(embeddings[0][key], embeddings[1][key], err_msg=key)
+
+
+def test_small_training_sets_are_validated_at_least_every_five_epochs():
+    from xmbench.methods.base import Validation
+    from xmbench.methods.paired_towers import MAX_EPOCHS_BETWEEN_VALIDATIONS
+
+    train, held = planted_pairs(300, 60, 6, 4, 3, 0.5, seed=0)
+    validation = Validation(held, lambda method: {"A->B": 0.5, "B->A": 0.5})
+    method = METHODS.get("corr-ae")(batch_size=100, max_updates=60, eval_every=100, model_selection=False)
+    method.fit(train, validation=validation)
+    validated = sorted({entry["update"] for entry in method.history_ if "val_score" in entry})
+    assert MAX_EPOCHS_BETWEEN_VALIDATIONS == 5 and method.eval_every_ == 15  # 3 batches per epoch
+    assert validated == [0, 15, 30, 45, 60]
+    big = METHODS.get("corr-ae")(batch_size=10, max_updates=1, eval_every=100).fit(train)
+    assert big.eval_every_ == 100  # 30 batches per epoch: eval_every is sooner

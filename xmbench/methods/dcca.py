@@ -71,8 +71,11 @@ class DeepCCA(PairedTowers):
     - it runs the networks in float64 too; here only the loss is float64 (the networks float32).
     Our choices (the paper's schedule, full-batch L-BFGS on 2 hidden layers of 2,038 / 1,608 units for
     split MNIST, is the ``paper`` profile's widths only): ``hidden=(1024, 1024)``, ``out_dim=50`` (the
-    paper's MNIST output), standardised inputs (one scale per modality), the retrieval embedding the
-    linear CCA's ``out_dim`` directions. Profiles: ``smoke`` 20 updates; ``quick`` at most 5,000 with
+    paper's MNIST output; capped at the narrower modality's input width, ``out_dim_``: Wikipedia's 10-d
+    text gets 10 codes, since with 50 the linear CCA of the codes has 40 directions beyond the text's
+    10-d manifold to fit noise with, and on its 2,000 pairs no trained state beat the untrained one),
+    standardised inputs (one scale per modality), the retrieval embedding the linear CCA's
+    ``out_dim_`` directions. Profiles: ``smoke`` 20 updates; ``quick`` at most 5,000 with
     model selection on the validation mAP every 100 updates (the linear CCA refitted on the current
     codes first), patience 4; ``paper`` widths (2038, 1608), 100 epochs. Pairs only.
     ``selection="correlation"`` selects instead on DCCA's own objective on every validation pair at
@@ -112,7 +115,8 @@ class DeepCCA(PairedTowers):
         self.selection = selection
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
-        return nn.ModuleDict({m: view_network(widths[m], tuple(self.hidden), self.out_dim, self.activation)
+        self.out_dim_ = min(self.out_dim, *widths.values())
+        return nn.ModuleDict({m: view_network(widths[m], tuple(self.hidden), self.out_dim_, self.activation)
                               for m in MODALITIES})
 
     def _optimizer(self, parameters) -> torch.optim.Optimizer:
@@ -142,7 +146,7 @@ class DeepCCA(PairedTowers):
         codes = {m: self._codes(m, self.pairs_[m]).double().cpu().numpy() for m in MODALITIES}
         self.code_mean_ = {m: codes[m].mean(axis=0) for m in MODALITIES}
         wa, wb, self.correlations_ = regularised_cca(codes["a"] - self.code_mean_["a"], codes["b"] - self.code_mean_["b"],
-                                                     self.out_dim, self.cca_shrinkage)
+                                                     self.out_dim_, self.cca_shrinkage)
         self.weights_ = {"a": wa, "b": wb}
 
     def _embed(self, modality: Modality, X: np.ndarray) -> np.ndarray:

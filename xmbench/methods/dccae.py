@@ -48,7 +48,7 @@ class DCCAE(DeepCCA):
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
         nets = super()._networks(widths)
         for m in MODALITIES:
-            nets[f"decoder_{m}"] = tower(self.out_dim, tuple(reversed(self.hidden)), widths[m], self.activation)
+            nets[f"decoder_{m}"] = tower(self.out_dim_, tuple(reversed(self.hidden)), widths[m], self.activation)
         return nets
 
     def _losses(self, batch: Batch, update: int) -> dict[str, torch.Tensor]:

@@ -6,7 +6,8 @@ Each method is one subclass in its own file that says which networks it has (``_
 loss on a batch (``_losses``) and how a modality is encoded (``_encode``). This class does the rest:
 standardisation (one scale per modality by default), seeded initialisation and batches, one
 optimiser over every network (``_optimizer``: Adam unless a subclass says otherwise), the budget,
-validation and model selection (``xmbench.methods.training``), and ``embed``.
+validation and model selection (``xmbench.methods.training``), and ``embed``. Validation runs every
+``eval_every`` updates or every ``MAX_EPOCHS_BETWEEN_VALIDATIONS`` epochs, whichever is sooner.
 
 Supervised methods (``uses_labels``) get each pair's two class indices in the batch (``y_a``,
 ``y_b``, indices into ``classes_``, the sorted training labels of both modalities); labels are read
@@ -33,6 +34,10 @@ from xmbench.methods.vae_assoc_nets import MODALITIES
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
+# validation comes at least this often (in epochs), whatever ``eval_every`` says: on a small training
+# set (Wikipedia: 2 batches of 800 per epoch for dcca) 100 updates are 50 epochs, long enough to
+# overfit between two validations and stop at update 0
+MAX_EPOCHS_BETWEEN_VALIDATIONS = 5
 Batch = dict[str, torch.Tensor]  # "a", "b": standardised rows; "y_a", "y_b": class indices (uses_labels)
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -137,8 +142,9 @@ class PairedTowers(StandardisedFeatures, CrossModalMethod):
             self._before_validation()
             return score()
 
+        self.eval_every_ = min(self.eval_every, MAX_EPOCHS_BETWEEN_VALIDATIONS * stream.per_pass)
         fit_phases(self, [Phase("train", step, self.nets_, self.budget_, stream.per_pass,
-                                None if score is None else scored, score_name, relative)])
+                                None if score is None else scored, score_name, relative)], self.eval_every_)
         self.nets_.requires_grad_(False).eval()
         self._before_validation()
         del self.pairs_  # the training rows are not state

@@ -258,10 +258,11 @@ def _raise_if_non_finite(method: str, phase: str, means: dict[str, float], first
     )
 
 
-def fit_phases(method, phases: list[Phase | Callable[[], Phase]]) -> None:
-    """Train ``phases`` with the method's schedule hyper-parameters (``eval_every``, ``patience``,
-    ``model_selection``); sets the method's ``history_`` (the curve) and ``phases_`` (summaries)."""
-    schedule = Schedule(method.eval_every, method.patience, method.model_selection)
+def fit_phases(method, phases: list[Phase | Callable[[], Phase]], eval_every: int | None = None) -> None:
+    """Train ``phases`` with the method's schedule hyper-parameters (``eval_every``, unless given
+    here, ``patience``, ``model_selection``); sets the method's ``history_`` (the curve) and
+    ``phases_`` (summaries)."""
+    schedule = Schedule(eval_every or method.eval_every, method.patience, method.model_selection)
     method.history_ = []
     method.phases_ = train(method.name, phases, schedule, method.history_)
 
