@@ -37,7 +37,7 @@ from benchtools import best_of, planted_features, planted_images, seconds_text, 
 from xmbench.data.base import PairedSplit
 from xmbench.features.cnn import FEATURE_DIM
 from xmbench.methods import METHODS
-from xmbench.methods.cmgans import CMGANs
+from xmbench.methods.gan.cmgans import CMGANs
 from xmbench.options import Modality
 from xmbench.seeding import seeded_init
 

@@ -349,7 +349,7 @@ def _report_cases() -> list[Case]:
 # --------------------------------------------------------------------------------------- plugins
 PLUGIN = '''
 import numpy as np
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 
 class Forgetful(CCA):
     """Stores its argument under another name."""
@@ -406,7 +406,7 @@ def _plugin_cases() -> list[Case]:
         Case("plugins", "plugin fails at import", broken("raise ImportError('needs torch-geometric')\n"), "warning",
              "needs torch-geometric", subprocess=True),
         Case("plugins", "plugin name with /", broken(
-            "from xmbench.methods.cca import CCA\nclass Bad(CCA):\n    name = '../bad'\n"), "warning", "name",
+            "from xmbench.methods.linear.cca import CCA\nclass Bad(CCA):\n    name = '../bad'\n"), "warning", "name",
              subprocess=True),
         Case("plugins", "plugin not a method", broken("class Bad:\n    pass\n"), "warning", "not a subclass",
              subprocess=True),

@@ -253,7 +253,7 @@ def test_a_damaged_run_is_reported_left_out_and_recomputed(monkeypatch, capsys, 
 
 
 def test_a_failed_force_rerun_keeps_the_earlier_result(monkeypatch, capsys, store):
-    from xmbench.methods.cca import CCA
+    from xmbench.methods.linear.cca import CCA
 
     out, cache, run = store
     before = (run / "scores.csv").read_bytes()

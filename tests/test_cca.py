@@ -9,8 +9,8 @@ from sklearn.metrics import average_precision_score
 
 from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit
-from xmbench.methods.cca import CCA
-from xmbench.methods.kcca import KCCA
+from xmbench.methods.linear.cca import CCA
+from xmbench.methods.linear.kcca import KCCA
 
 
 def correlations(method, split: PairedSplit) -> np.ndarray:

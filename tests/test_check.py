@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from xmbench.check import compare, read_baseline
 from xmbench.cli import cli
 from xmbench.errors import XmbenchError
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 
 
 def table(values: dict[tuple[str, str], float]) -> pd.DataFrame:

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "baselines" / "digits-colors_unique_smoke.csv"
 PLANTED = '''
 import numpy as np
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 
 _original = CCA._embed
 

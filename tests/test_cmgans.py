@@ -8,12 +8,12 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-import xmbench.methods.cmgans as cmgans_module
+import xmbench.methods.gan.cmgans as cmgans_module
 from xmbench.data.base import PairedSplit
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.methods.base import METHODS
-from xmbench.methods.cmgans import CMGANs
-from xmbench.methods.cmgans_nets import (
+from xmbench.methods.gan.cmgans import CMGANs
+from xmbench.methods.gan.cmgans_nets import (
     MismatchSampler,
     generator_inter_inputs,
     inter_discriminator_terms,
@@ -257,7 +257,7 @@ def test_full_model_learns_a_common_space_far_above_chance():
 
 
 def test_discriminator_accuracy_by_hand():
-    from xmbench.methods.adversarial import discriminator_accuracy
+    from xmbench.methods.gan.adversarial import discriminator_accuracy
 
     acc = discriminator_accuracy("x", torch.tensor([1.0, -1.0, 2.0, 0.0]), torch.tensor([-3.0, -1.0, 2.0]))
     # real judged real when logit > 0 (a logit of 0 is undecided: wrong): 2 of 4; fake when < 0: 2 of 3

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from xmbench.methods.dcca import DeepCCA, total_correlation
+from xmbench.methods.deep.dcca import DeepCCA, total_correlation
 from xmbench.testing import check_method, planted_pairs
 
 

@@ -14,9 +14,9 @@ from sklearn.metrics import average_precision_score
 from xmbench import api
 from xmbench.data.base import PairedSplit
 from xmbench.methods import METHODS
-from xmbench.methods.acmr import ACMR, adversary_coefficient, hard_negatives, reverse_gradient
-from xmbench.methods.contrastive import info_nce
-from xmbench.methods.dscmr import pairwise_nll
+from xmbench.methods.deep.acmr import ACMR, adversary_coefficient, hard_negatives, reverse_gradient
+from xmbench.methods.deep.contrastive import info_nce
+from xmbench.methods.deep.dscmr import pairwise_nll
 from xmbench.testing import planted_pairs
 
 NEW = ("dccae", "corr-ae", "contrastive", "contrastive-sup", "dscmr", "acmr")
@@ -102,7 +102,7 @@ def test_acmr_projectors_get_the_reversed_gradient_of_the_modality_classifier():
 
     def grads(reversal) -> tuple[torch.Tensor, torch.Tensor]:
         method.nets_.zero_grad()
-        import xmbench.methods.acmr as acmr
+        import xmbench.methods.deep.acmr as acmr
         original, acmr.reverse_gradient = acmr.reverse_gradient, reversal
         try:
             method._losses(batch, 1)["modality"].backward()
@@ -187,7 +187,7 @@ def test_supervised_methods_never_read_a_test_label(name, tmp_path, feature_cach
 
 def test_small_training_sets_are_validated_at_least_every_five_epochs():
     from xmbench.methods.base import Validation
-    from xmbench.methods.paired_towers import MAX_EPOCHS_BETWEEN_VALIDATIONS
+    from xmbench.methods.deep.paired_towers import MAX_EPOCHS_BETWEEN_VALIDATIONS
 
     train, held = planted_pairs(300, 60, 6, 4, 3, 0.5, seed=0)
     validation = Validation(held, lambda method: {"A->B": 0.5, "B->A": 0.5})

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from xmbench import api
-from xmbench.methods.health import CHANCE_BAND, MIN_RECOVERY_EV, gan_health, inert_discriminators
+from xmbench.methods.gan.health import CHANCE_BAND, MIN_RECOVERY_EV, gan_health, inert_discriminators
 
 
 def record(**accuracies: float) -> dict:

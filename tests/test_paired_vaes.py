@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.methods import METHODS
-from xmbench.methods.cva import ROUTES
-from xmbench.methods.mvae import product_of_experts
+from xmbench.methods.vae.cva import ROUTES
+from xmbench.methods.vae.mvae import product_of_experts
 from xmbench.testing import planted_pairs
 
 BASELINES = ("vae-joint", "vae-cg", "jmvae", "cva", "mvae")

@@ -13,7 +13,7 @@ from xmbench import api
 from xmbench.cli import cli
 from xmbench.methods import METHODS
 from xmbench.methods.base import CrossModalMethod
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 from xmbench.registry import PluginWarning, Registry
 
 
@@ -21,7 +21,7 @@ from xmbench.registry import PluginWarning, Registry
 def installed(tmp_path, monkeypatch):
     """Two fake installed distributions on sys.path: one good method plugin, one that fails to import."""
     (tmp_path / "good_plugin.py").write_text(textwrap.dedent('''
-        from xmbench.methods.cca import CCA
+        from xmbench.methods.linear.cca import CCA
 
         class Shrunk(CCA):
             """CCA with strong shrinkage, as a plugin would add a variant of a method."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from xmbench import api
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 from xmbench.options import Profile
 
 

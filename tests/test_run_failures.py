@@ -7,7 +7,7 @@ import json
 import pytest
 
 from xmbench import api
-from xmbench.methods.cmgans import CMGANs
+from xmbench.methods.gan.cmgans import CMGANs
 from xmbench.options import Profile
 
 

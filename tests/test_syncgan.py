@@ -10,13 +10,13 @@ import torch
 from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
+from xmbench.eval.protocol import validation_scorer
 from xmbench.methods import METHODS
 from xmbench.methods.base import NotFittedError
-from xmbench.methods.syncgan import SyncGAN
-from xmbench.methods.syncgan_image import SyncGANImage
-from xmbench.methods.syncgan_nets import Synchronizer, generated_sync_batch, real_sync_batch
-from xmbench.eval.protocol import validation_scorer
 from xmbench.methods.base import Validation
+from xmbench.methods.gan.syncgan import SyncGAN
+from xmbench.methods.gan.syncgan_image import SyncGANImage
+from xmbench.methods.gan.syncgan_nets import Synchronizer, generated_sync_batch, real_sync_batch
 from xmbench.seeding import derive_seed, torch_generator
 
 TRAIN, TEST = planted_pairs(300, 60, 20, 12, 5, 0.5, seed=1)
@@ -232,7 +232,7 @@ def test_nan_loss_raises_naming_epoch_and_loss(monkeypatch):
     def poisoned(logits, labels):
         return torch.nn.functional.softplus(logits).mean() * float("nan")
 
-    monkeypatch.setattr("xmbench.methods.syncgan.F.binary_cross_entropy_with_logits", poisoned)
+    monkeypatch.setattr("xmbench.methods.gan.syncgan.F.binary_cross_entropy_with_logits", poisoned)
     with pytest.raises(NonFiniteError) as error:
         fit()
     message = str(error.value)

@@ -14,8 +14,8 @@ from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.eval.retrieval import Task, evaluate_retrieval
 from xmbench.methods.base import METHODS
-from xmbench.methods import vae_assoc
-from xmbench.methods.vae_assoc import VAEAssociator
+from xmbench.methods.vae import vae_assoc
+from xmbench.methods.vae.vae_assoc import VAEAssociator
 
 TINY = {"hidden": (64, 32), "associator_hidden": (32,), "latent_dim": 8, "batch_size": 64,
         "intra_epochs": 3, "cross_epochs": 3}

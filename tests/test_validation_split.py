@@ -13,7 +13,7 @@ from xmbench.data import DATASETS, LoadOptions
 from xmbench.data.base import PairedSplit
 from xmbench.data.fraction import MAX_VALIDATION_PAIRS, carve_validation
 from xmbench.errors import XmbenchError
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 
 
 def pairs(n: int = 200, n_classes: int = 10) -> PairedSplit:

@@ -14,9 +14,9 @@ from tests.conftest import planted_pairs
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import NonFiniteError, XmbenchError
 from xmbench.eval.protocol import retrieval_scores, embed_split
-from xmbench.methods import varalign
 from xmbench.methods.base import METHODS
-from xmbench.methods.varalign import VariationalAlignment, gaussian_kl, gaussian_w2
+from xmbench.methods.vae import varalign
+from xmbench.methods.vae.varalign import VariationalAlignment, gaussian_kl, gaussian_w2
 
 TINY = {"hidden": (64, 32), "aligner_hidden": (32,), "latent_dim": 8, "batch_size": 64,
         "vae_epochs": 3, "align_epochs": 3, "eval_every": 9}  # 600 pairs: 9 batches of 64 per epoch

@@ -16,8 +16,8 @@ import torch
 
 from xmbench.data import CrossModalData, LoadOptions, resolve_dataset
 from xmbench.data.base import SplitPlan
-from xmbench.data.multimodal import modality_names, parse_route
 from xmbench.data.fraction import check_fraction, check_validation_fraction
+from xmbench.data.multimodal import modality_names, parse_route
 from xmbench.devices import resolve_device
 from xmbench.errors import XmbenchError, first_line
 from xmbench.eval.protocol import needs_recognizers

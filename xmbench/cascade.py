@@ -27,7 +27,7 @@ import torch
 from xmbench.errors import XmbenchError
 from xmbench.eval.protocol import translation_scores
 from xmbench.eval.recognition import recognition_accuracy
-from xmbench.methods.health import gan_health
+from xmbench.methods.gan.health import gan_health
 from xmbench.methods.training import not_trained_warnings, training_facts
 from xmbench.options import Modality
 from xmbench.results.schema import ALL_CLASSES, RunKey

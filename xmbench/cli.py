@@ -11,17 +11,17 @@ import pandas as pd
 
 from xmbench import api
 from xmbench import check as regression
+from xmbench.config import merge_sets, read_config
 from xmbench.data import DATASETS
+from xmbench.devices import DeviceChoice
 from xmbench.entry import one_line_warnings
 from xmbench.errors import XmbenchError
 from xmbench.executors import EXECUTORS, ExecutionConfig
 from xmbench.methods import METHODS
-from xmbench.devices import DeviceChoice
 from xmbench.options import FeatureSource, Profile, Vary
-from xmbench.report import claims, export, paper, tables
-from xmbench.config import merge_sets, read_config
-from xmbench.report.build import build_report
 from xmbench.registry import BUILT_IN
+from xmbench.report import claims, export, paper, tables
+from xmbench.report.build import build_report
 from xmbench.settings import describe, parse_assignments
 
 

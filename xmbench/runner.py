@@ -31,7 +31,7 @@ from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import FeatureSet, image_featurizer
 from xmbench.methods import METHODS
 from xmbench.methods.base import Validation
-from xmbench.methods.health import gan_health
+from xmbench.methods.gan.health import gan_health
 from xmbench.methods.training import not_trained_warnings, training_facts
 from xmbench.options import Modality
 from xmbench.results.schema import ALL_CLASSES, MANIFEST_VERSION, RunKey

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
-from xmbench.methods.vae_assoc_nets import MODALITIES
+from xmbench.methods.layers import MODALITIES
 
 MIN_STD = 1e-6  # a feature whose training std is below this is constant: centred, not scaled
 SCALINGS = ("feature", "modality")

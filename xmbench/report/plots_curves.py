@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from xmbench.eval.protocol import embedding_key
 from xmbench.eval.retrieval import Task, cosine_similarity
-from xmbench.methods.health import FAKE as FAKE_ACCURACY, REAL as REAL_ACCURACY
+from xmbench.methods.gan.health import FAKE as FAKE_ACCURACY, REAL as REAL_ACCURACY
 from xmbench.options import Modality
 from xmbench.report.plots import (
     figure_legend, method_palette, new_figure, setting_label, subplots, t_interval, top_fraction,

@@ -10,9 +10,9 @@ import torch
 
 from xmbench.errors import XmbenchError
 from xmbench.methods.base import METHODS
+from xmbench.methods.gan.syncgan import SyncGAN
+from xmbench.methods.gan.syncgan_nets import IMAGE_SIDE, MODALITIES, SyncNetworks, image_networks
 from xmbench.methods.params import POSITIVE_INT
-from xmbench.methods.syncgan import SyncGAN
-from xmbench.methods.syncgan_nets import IMAGE_SIDE, MODALITIES, SyncNetworks, image_networks
 from xmbench.options import Profile
 
 

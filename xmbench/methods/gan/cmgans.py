@@ -15,9 +15,9 @@ import torch.nn.functional as F
 
 from xmbench.data.base import PairedSplit
 from xmbench.errors import XmbenchError
-from xmbench.methods.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
 from xmbench.methods.base import METHODS, CrossModalMethod
-from xmbench.methods.cmgans_nets import (
+from xmbench.methods.gan.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
+from xmbench.methods.gan.cmgans_nets import (
     MODALITIES,
     OTHER,
     Discriminators,

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_towers import Batch, PairedTowers, tower
+from xmbench.methods.deep.paired_towers import Batch, PairedTowers
+from xmbench.methods.layers import MODALITIES, OTHER, mlp
 from xmbench.methods.params import ADAM_BETAS, NON_NEGATIVE
 from xmbench.methods.training import adam
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER
 from xmbench.options import Profile
 
 
@@ -102,7 +102,7 @@ class ACMR(PairedTowers):
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
         nets: dict[str, nn.Module] = {
-            m: nn.Sequential(tower(widths[m], self.hidden, self.out_dim, self.activation), nn.Tanh()) for m in MODALITIES}
+            m: nn.Sequential(mlp(widths[m], self.hidden, self.out_dim, self.activation), nn.Tanh()) for m in MODALITIES}
         nets["label"] = nn.Linear(self.out_dim, self.n_classes_)
         nets["modality"] = nn.Sequential(nn.Linear(self.out_dim, self.out_dim // 2), nn.Linear(self.out_dim // 2, self.out_dim // 4),
                                          nn.Linear(self.out_dim // 4, 2))

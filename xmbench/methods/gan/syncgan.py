@@ -21,10 +21,10 @@ from sklearn.model_selection import train_test_split
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.errors import XmbenchError
-from xmbench.methods import latent_recovery
-from xmbench.methods.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
 from xmbench.methods.base import METHODS, CrossModalMethod, NotFittedError
-from xmbench.methods.syncgan_nets import (
+from xmbench.methods.gan import latent_recovery
+from xmbench.methods.gan.adversarial import discriminator_accuracy, fake_loss as _fake, real_loss as _real
+from xmbench.methods.gan.syncgan_nets import (
     MODALITIES,
     OTHER,
     SyncNetworks,
@@ -98,7 +98,7 @@ class SyncGAN(CrossModalMethod):
     0.1 on a row's own error diverge (NaN, measured), hence Adam. The explained variance of the
     last recovery per modality (1 - error / total variance, in the model space) is kept in
     ``recovery_ev_`` and reported by ``extra_results`` (``recovery_ev_a|b``); a run warns below 0.5
-    (``xmbench.methods.health``).
+    (``xmbench.methods.gan.health``).
     ``embed(m, X)`` is the recovered z (the shared latent space); ``translate(m, X)`` is
     G_other(z) de-standardised; ``generate_pairs(n, seed)`` is (G_a(z), G_b(z)) for the same z.
 

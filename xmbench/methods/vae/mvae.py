@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_vae import Batch, PairedVAE, reconstruction
-from xmbench.methods.vae_assoc_nets import MODALITIES, prior_kl, sample
+from xmbench.methods.vae.paired_vae import Batch, PairedVAE, reconstruction
+from xmbench.methods.vae.vae_assoc_nets import MODALITIES, prior_kl, sample
 
 
 def product_of_experts(mus: Sequence[torch.Tensor], logvars: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_towers import Batch, PairedTowers, reconstruction, tower
+from xmbench.methods.deep.paired_towers import Batch, PairedTowers
+from xmbench.methods.layers import MODALITIES, OTHER, mlp, reconstruction
 from xmbench.methods.params import UNIT, OneOf
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER
 
 # which modalities each code reconstructs: its own (Corr-AE), the other (Corr-Cross-AE), or both (Corr-Full-AE)
 TARGETS = {"corr": ("self",), "cross": ("other",), "full": ("self", "other")}
@@ -48,11 +48,11 @@ class CorrAE(PairedTowers):
         self.variant = variant
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
-        nets = {m: tower(widths[m], self.hidden, self.out_dim, self.activation) for m in MODALITIES}
+        nets = {m: mlp(widths[m], self.hidden, self.out_dim, self.activation) for m in MODALITIES}
         for m in MODALITIES:
             for target in TARGETS[self.variant]:
                 out = m if target == "self" else OTHER[m]
-                nets[f"decoder_{m}_{out}"] = tower(self.out_dim, tuple(reversed(self.hidden)), widths[out], self.activation)
+                nets[f"decoder_{m}_{out}"] = mlp(self.out_dim, tuple(reversed(self.hidden)), widths[out], self.activation)
         return nn.ModuleDict(nets)
 
     def _losses(self, batch: Batch, update: int) -> dict[str, torch.Tensor]:

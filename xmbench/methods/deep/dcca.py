@@ -10,9 +10,9 @@ from torch import nn
 
 from xmbench.linalg import regularised_cca
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_towers import ACTIVATIONS, Batch, PairedTowers
+from xmbench.methods.deep.paired_towers import Batch, PairedTowers
+from xmbench.methods.layers import ACTIVATIONS, MODALITIES
 from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, UNIT, OneOf
-from xmbench.methods.vae_assoc_nets import MODALITIES
 from xmbench.options import Modality, Profile
 
 EIGEN_FLOOR = 1e-9  # covariance eigenvalues at or below this are dropped from the inverse square root

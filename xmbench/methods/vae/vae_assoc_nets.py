@@ -14,19 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from xmbench.methods.layers import MODALITIES, OTHER, mlp  # noqa: F401  (the VAE family imports them from here)
 from xmbench.methods.training import BatchStream
-
-MODALITIES = ("a", "b")
-OTHER = {"a": "b", "b": "a"}
-
-
-def mlp(d_in: int, hidden: Sequence[int], d_out: int) -> nn.Sequential:
-    """Linear + ReLU per hidden width, then a linear output layer."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(d_in, width), nn.ReLU()]
-        d_in = width
-    return nn.Sequential(*layers, nn.Linear(d_in, d_out))
 
 
 class GaussianMLP(nn.Module):

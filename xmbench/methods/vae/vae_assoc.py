@@ -15,7 +15,7 @@ from xmbench.methods.base import METHODS, CrossModalMethod
 from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, OneOf
 from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
 from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, validation_score
-from xmbench.methods.vae_assoc_nets import (
+from xmbench.methods.vae.vae_assoc_nets import (
     MODALITIES,
     OTHER,
     VAE,

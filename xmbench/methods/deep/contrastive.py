@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_towers import Batch, PairedTowers, tower
+from xmbench.methods.deep.paired_towers import Batch, PairedTowers
+from xmbench.methods.layers import MODALITIES, mlp
 from xmbench.methods.params import POSITIVE
-from xmbench.methods.vae_assoc_nets import MODALITIES
 
 
 class LogitScale(nn.Module):
@@ -78,7 +78,7 @@ class Contrastive(PairedTowers):
         self.max_logit_scale = max_logit_scale
 
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
-        heads = {m: tower(widths[m], self.hidden, self.out_dim, self.activation) for m in MODALITIES}
+        heads = {m: mlp(widths[m], self.hidden, self.out_dim, self.activation) for m in MODALITIES}
         return nn.ModuleDict({**heads, "logit_scale": LogitScale(self.temperature, self.max_logit_scale)})
 
     def _encode(self, modality: str, x: torch.Tensor) -> torch.Tensor:

@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.dcca import DeepCCA, total_correlation
-from xmbench.methods.paired_towers import Batch, reconstruction, tower
+from xmbench.methods.deep.dcca import DeepCCA, total_correlation
+from xmbench.methods.deep.paired_towers import Batch
+from xmbench.methods.layers import MODALITIES, mlp, reconstruction
 from xmbench.methods.params import NON_NEGATIVE
-from xmbench.methods.vae_assoc_nets import MODALITIES
 
 
 @METHODS.register("dccae")
@@ -48,7 +48,7 @@ class DCCAE(DeepCCA):
     def _networks(self, widths: dict[str, int]) -> nn.ModuleDict:
         nets = super()._networks(widths)
         for m in MODALITIES:
-            nets[f"decoder_{m}"] = tower(self.out_dim_, tuple(reversed(self.hidden)), widths[m], self.activation)
+            nets[f"decoder_{m}"] = mlp(self.out_dim_, tuple(reversed(self.hidden)), widths[m], self.activation)
         return nets
 
     def _losses(self, batch: Batch, update: int) -> dict[str, torch.Tensor]:

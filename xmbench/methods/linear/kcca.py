@@ -8,7 +8,7 @@ from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, euclidean_distan
 
 from xmbench.data.base import PairedSplit
 from xmbench.methods.base import METHODS
-from xmbench.methods.cca import CCA
+from xmbench.methods.linear.cca import CCA
 from xmbench.methods.params import POSITIVE_INT, Number, OneOf
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, numpy_rng

@@ -17,7 +17,7 @@ a method (tested in tests/test_paired_towers.py by scrambling them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,11 +26,10 @@ from torch import nn
 
 from xmbench.data.base import PairedSplit
 from xmbench.methods.base import CrossModalMethod
-from xmbench.methods.paired_vae import reconstruction  # noqa: F401  (re-exported for the towers' autoencoders)
+from xmbench.methods.layers import ACTIVATIONS, MODALITIES
 from xmbench.methods.params import OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, Number, OneOf
 from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
 from xmbench.methods.training import BatchStream, Phase, ValidationResult, adam, budget, fit_phases, validation_score
-from xmbench.methods.vae_assoc_nets import MODALITIES
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -39,18 +38,6 @@ from xmbench.seeding import derive_seed, seeded_init, torch_generator
 # overfit between two validations and stop at update 0
 MAX_EPOCHS_BETWEEN_VALIDATIONS = 5
 Batch = dict[str, torch.Tensor]  # "a", "b": standardised rows; "y_a", "y_b": class indices (uses_labels)
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-def tower(width: int, hidden: Sequence[int], out_dim: int, activation: str = "relu") -> nn.Sequential:
-    """Linear -> activation per hidden width, then a linear layer to ``out_dim``."""
-    layers: list[nn.Module] = []
-    for size in hidden:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
-        width = size
-    return nn.Sequential(*layers, nn.Linear(width, out_dim))
-
-
 class PairedTowers(StandardisedFeatures, CrossModalMethod):
     """Base of the tower methods (not registered itself); the docstring of the module says what it does."""
 

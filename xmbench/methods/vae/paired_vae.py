@@ -29,10 +29,11 @@ from torch import nn
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.methods.base import CrossModalMethod
+from xmbench.methods.layers import reconstruction  # noqa: F401  (the baselines import it from here)
 from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, Number, OneOf
 from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
 from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, validation_score
-from xmbench.methods.vae_assoc_nets import MODALITIES, OTHER, GaussianMLP, mlp
+from xmbench.methods.vae.vae_assoc_nets import MODALITIES, OTHER, GaussianMLP, mlp
 from xmbench.options import Modality, Profile
 from xmbench.seeding import derive_seed, seeded_init, torch_generator
 
@@ -156,8 +157,3 @@ class PairedVAE(StandardisedFeatures, CrossModalMethod):
     def _reconstruct(self, modality: Modality, X: np.ndarray) -> np.ndarray:
         m = modality.value
         return self._from_model(m, self._decode(m, self._encode(m, self._to_model(m, X))))
-
-
-def reconstruction(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """Batch mean of the per-row sum of squared errors."""
-    return (x - x_hat).pow(2).sum(dim=1).mean()

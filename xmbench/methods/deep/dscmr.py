@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.paired_towers import ACTIVATIONS, Batch, PairedTowers
+from xmbench.methods.deep.paired_towers import Batch, PairedTowers
+from xmbench.methods.layers import ACTIVATIONS, MODALITIES
 from xmbench.methods.params import ADAM_BETAS, NON_NEGATIVE
 from xmbench.methods.training import adam
-from xmbench.methods.vae_assoc_nets import MODALITIES
 from xmbench.options import Profile
 
 

@@ -1,0 +1,1 @@
+"""Closed-form methods: linear CCA and Gaussian-kernel CCA."""
