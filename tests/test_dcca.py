@@ -99,3 +99,22 @@ def test_selection_on_correlation_scores_the_objective_on_every_validation_pair(
     expected = total_correlation(*(method._codes(m, x) for m, x in zip("ab", codes, strict=True)), 1e-3).item()
     assert phase.best_score == pytest.approx(expected, rel=1e-6)  # the kept state is the best scored
     assert expected > 4  # 8 shared latent dims found on held-out pairs
+
+
+def test_the_loss_has_finite_gradients_when_a_view_has_fewer_distinct_rows_than_codes():
+    """Ten colours coded in 50 dimensions: the covariance has 40 equal eigenvalues (the ridge), where an
+    eigendecomposition's gradient is undefined; the Cholesky form's is finite."""
+    generator = torch.Generator().manual_seed(0)
+    ha = torch.randn(800, 50, generator=generator, requires_grad=True)
+    colours = torch.randn(10, 50, generator=generator)
+    hb = colours[torch.arange(800) % 10].clone().requires_grad_(True)
+    (-total_correlation(ha, hb, 1e-3)).backward()
+    assert torch.isfinite(ha.grad).all() and torch.isfinite(hb.grad).all()
+    assert ha.grad.abs().max() > 0
+
+
+def test_non_finite_codes_give_a_nan_loss_for_the_training_loop_to_report():
+    codes = torch.randn(20, 4)
+    broken = codes.clone()
+    broken[3, 1] = float("nan")
+    assert torch.isnan(total_correlation(codes, broken, 1e-3))

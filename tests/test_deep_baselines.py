@@ -198,3 +198,20 @@ def test_small_training_sets_are_validated_at_least_every_five_epochs():
     assert validated == [0, 15, 30, 45, 60]
     big = METHODS.get("corr-ae")(batch_size=10, max_updates=1, eval_every=100).fit(train)
     assert big.eval_every_ == 100  # 30 batches per epoch: eval_every is sooner
+
+
+@pytest.mark.parametrize(("variant", "decoders"), [
+    ("corr", {"decoder_a_a", "decoder_b_b"}), ("cross", {"decoder_a_b", "decoder_b_a"}),
+    ("full", {"decoder_a_a", "decoder_a_b", "decoder_b_a", "decoder_b_b"})])
+def test_corr_ae_variants_reconstruct_what_their_names_say(variant, decoders):
+    """Corr-AE: each code rebuilds its own modality; Corr-Cross-AE: the other one; Corr-Full-AE: both. The
+    loss is alpha times the reconstructions plus (1 - alpha) times the code distance, checked on one batch."""
+    train, _ = planted_pairs(64, 0, 6, 4, 3, 0.5, seed=0)
+    method = METHODS.get("corr-ae")(variant=variant, alpha=0.3, hidden=(8,), out_dim=4, max_updates=1).fit(train)
+    assert {name for name in method.nets_ if name.startswith("decoder_")} == decoders
+    batch = {m: method._to_model(m, train.x(m)) for m in "ab"}
+    with torch.no_grad():
+        terms = method._losses(batch, 0)
+    recon = sum(value for key, value in terms.items() if key.startswith("recon_"))
+    assert len([key for key in terms if key.startswith("recon_")]) == len(decoders)
+    torch.testing.assert_close(terms["loss"], 0.3 * recon + 0.7 * terms["distance"])

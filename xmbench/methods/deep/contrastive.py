@@ -101,8 +101,9 @@ class Contrastive(PairedTowers):
 
 @METHODS.register("contrastive-sup")
 class SupervisedContrastive(Contrastive):
-    """``contrastive`` with labels: in each direction, every item of the other modality in the batch
-    with the query's class is a positive (SupCon's loss with the mean over positives outside the
+    """The supervised twin of ``contrastive``: same-class items of the batch are positives too.
+
+    In each direction, every item of the other modality in the batch with the query's class is a positive (SupCon's loss with the mean over positives outside the
     log, across modalities), the query's own pair always among them. Everything else as
     ``contrastive``; reads the training pairs' labels only."""
 

@@ -15,30 +15,32 @@ from xmbench.methods.layers import ACTIVATIONS, MODALITIES
 from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, UNIT, OneOf
 from xmbench.options import Modality, Profile
 
-EIGEN_FLOOR = 1e-9  # covariance eigenvalues at or below this are dropped from the inverse square root
-
 
 def total_correlation(ha: torch.Tensor, hb: torch.Tensor, ridge: float, top_k: int | None = None) -> torch.Tensor:
     """The sum of the ``top_k`` (default: all) canonical correlations of two batches of codes (n, k),
-    in float64: the singular values of T = (S_aa + r I)^-1/2 S_ab (S_bb + r I)^-1/2, with S the
-    batch covariances (n - 1 in the denominator) and r = ``ridge``. DCCA minimises its negative."""
+    in float64: the singular values of T = L_a^-1 S_ab L_b^-T, with S the batch covariances (n - 1 in
+    the denominator), S_aa + r I = L_a L_aᵀ and S_bb + r I = L_b L_bᵀ (Cholesky), r = ``ridge``. DCCA
+    minimises its negative.
+
+    Any whitening gives the same singular values; the paper's (S_aa + r I)^-1/2 needs an
+    eigendecomposition, whose gradient divides by differences of eigenvalues and is not finite when
+    two coincide: they do when a modality's codes have fewer distinct rows than dimensions (10
+    colours, 50 codes: 40 eigenvalues equal to r), and one letters-colors run diverged that way.
+    Cholesky's gradient has no such division. Non-finite codes (a diverged network) give a NaN loss,
+    which the training loop reports, instead of a linear-algebra error."""
     ha, hb = ha.double(), hb.double()
+    if not (torch.isfinite(ha).all() and torch.isfinite(hb).all()):
+        return (ha.sum() + hb.sum()) * float("nan")
     n = ha.shape[0]
     ha, hb = ha - ha.mean(dim=0), hb - hb.mean(dim=0)
     eye = {h.shape[1]: torch.eye(h.shape[1], dtype=h.dtype, device=h.device) for h in (ha, hb)}
-    s_aa = ha.T @ ha / (n - 1) + ridge * eye[ha.shape[1]]
-    s_bb = hb.T @ hb / (n - 1) + ridge * eye[hb.shape[1]]
+    la = torch.linalg.cholesky(ha.T @ ha / (n - 1) + ridge * eye[ha.shape[1]])
+    lb = torch.linalg.cholesky(hb.T @ hb / (n - 1) + ridge * eye[hb.shape[1]])
     s_ab = ha.T @ hb / (n - 1)
-    t = _inverse_sqrt(s_aa) @ s_ab @ _inverse_sqrt(s_bb)
+    t = torch.linalg.solve_triangular(la, s_ab, upper=False)  # L_a^-1 S_ab
+    t = torch.linalg.solve_triangular(lb, t.T, upper=False).T  # ... L_b^-T
     values = torch.linalg.svdvals(t)
     return values[:top_k].sum() if top_k is not None else values.sum()
-
-
-def _inverse_sqrt(c: torch.Tensor) -> torch.Tensor:
-    values, vectors = torch.linalg.eigh(c)
-    keep = values > EIGEN_FLOOR
-    vectors = vectors[:, keep]
-    return (vectors * values[keep].rsqrt()) @ vectors.T
 
 
 def view_network(width: int, hidden: tuple[int, ...], out_dim: int, activation: str) -> nn.Sequential:
@@ -53,9 +55,11 @@ def view_network(width: int, hidden: tuple[int, ...], out_dim: int, activation: 
 
 @METHODS.register("dcca")
 class DeepCCA(PairedTowers):
-    """Deep CCA (Andrew et al., ICML 2013): one MLP per modality, trained to maximise the total
-    canonical correlation of their ``out_dim`` outputs on each batch; the common space is a linear CCA
-    of the trained codes, fitted on the training pairs.
+    """Deep CCA (Andrew et al., ICML 2013): two MLPs trained to maximise their outputs' total correlation.
+
+    One MLP per modality, trained to maximise the total canonical correlation of their ``out_dim``
+    outputs on each batch; the common space is a linear CCA of the trained codes, fitted on the
+    training pairs.
 
     Loss: minus ``total_correlation`` of the batch's codes: the sum of the top ``top_k`` (None: all)
     singular values of T = (S_aa + r I)^-1/2 S_ab (S_bb + r I)^-1/2, ridge r = ``ridge``, in float64,

@@ -25,7 +25,9 @@ def pairwise_nll(u: torch.Tensor, v: torch.Tensor, same: torch.Tensor) -> torch.
 
 @METHODS.register("dscmr")
 class DSCMR(PairedTowers):
-    """A network per modality (Linear + ReLU per ``hidden`` width), then one linear layer shared by both
+    """DSCMR (Zhen et al., CVPR 2019; supervised): label-space, pairwise-similarity and invariance losses.
+
+    A network per modality (Linear + ReLU per ``hidden`` width), then one linear layer shared by both
     modalities to the ``out_dim``-wide common space, and a shared linear label projection P from it.
 
     Loss on a batch (the reference code's ``calc_loss``, penghu-cs/DSCMR): the label-space term
