@@ -11,6 +11,7 @@ import pandas as pd
 
 from xmbench import api
 from xmbench import check as regression
+from xmbench import compare as comparison
 from xmbench.config import merge_sets, read_config
 from xmbench.data import DATASETS
 from xmbench.devices import DeviceChoice
@@ -309,6 +310,28 @@ def check(**options: object) -> None:
         f"mAP check failed against {path}: {len(result.regressions)} regression(s), {len(result.missing)} missing"
         + (f", {len(report.failed)} failed run(s)" if report.failed else "")
     )
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--tolerance", type=float, default=0.02, show_default=True,
+              help="A row regresses when it is significantly worse and fell by more than this (mAP).")
+@click.option("--to", "to", type=click.Path(path_type=Path), default=None, help="Also write the rows as CSV here.")
+def compare(old: Path, new: Path, tolerance: float, to: Path | None) -> None:
+    """Compare two result sets (results folders, or a folder and a baseline file) method by method and
+    task by task; exit 1 when a row got significantly worse by more than the tolerance."""
+    if not tolerance >= 0:
+        raise click.BadParameter(f"must be >= 0, got {tolerance}", param_hint="'--tolerance'")
+    result = comparison.compare_sides(comparison.read_side(old), comparison.read_side(new), tolerance)
+    click.echo(comparison.markdown(result))
+    if to is not None:
+        result.table.to_csv(to, index=False)
+    if len(result.regressions):
+        rows = "; ".join("/".join(str(v) for v in row) for row in result.regressions[["dataset", "method", "task"]]
+                         .itertuples(index=False))
+        click.echo(f"error: {len(result.regressions)} row(s) worse by more than {tolerance}: {rows}", err=True)
+        raise SystemExit(1)
 
 
 @cli.command(name="list")
