@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from xmbench.errors import XmbenchError
-from xmbench.report.stats import holm, paired_test
+from xmbench.report.stats import holm, mean_ci, paired_test
 from xmbench.results.schema import ALL_CLASSES, headline, label_method, with_legacy_columns
 from xmbench.results.store import ResultsStore
 
@@ -122,11 +121,9 @@ def _row(a: pd.DataFrame, b: pd.DataFrame) -> tuple:
     old_by_seed, new_by_seed = a.groupby("seed")["value"].mean(), b.groupby("seed")["value"].mean()
     common = old_by_seed.index.intersection(new_by_seed.index)
     if len(common) >= 2:
-        diff = new_by_seed[common] - old_by_seed[common]
-        n = len(common)
-        half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n))
+        change, half, n = mean_ci(new_by_seed[common] - old_by_seed[common])
         return (settings, n, float(old_by_seed[common].mean()), float(new_by_seed[common].mean()),
-                float(diff.mean()), half, paired_test(new_by_seed, old_by_seed).p)
+                change, half, paired_test(new_by_seed, old_by_seed).p)
     # one value a side (a baseline file, or no shared seed): the means, untested
     old_mean, new_mean = float(old_by_seed.mean()), float(new_by_seed.mean())
     return settings, len(common), old_mean, new_mean, new_mean - old_mean, np.nan, np.nan

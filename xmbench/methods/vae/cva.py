@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from xmbench.methods.base import METHODS
-from xmbench.methods.vae.paired_vae import Batch, PairedVAE, reconstruction
+from xmbench.methods.layers import reconstruction
+from xmbench.methods.vae.paired_vae import Batch, PairedVAE
 from xmbench.methods.vae.vae_assoc_nets import prior_kl, sample
 
 ROUTES = (("a", "a"), ("a", "b"), ("b", "b"), ("b", "a"))  # (source, target), the order updates cycle through

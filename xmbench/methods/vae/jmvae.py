@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from xmbench.methods.base import METHODS
+from xmbench.methods.layers import reconstruction
 from xmbench.methods.params import NON_NEGATIVE
-from xmbench.methods.vae.paired_vae import Batch, PairedVAE, reconstruction
+from xmbench.methods.vae.paired_vae import Batch, PairedVAE
 from xmbench.methods.vae.vae_assoc_nets import MODALITIES, GaussianMLP, gaussian_kl, prior_kl, sample
 
 

@@ -29,7 +29,6 @@ from torch import nn
 
 from xmbench.data.base import PairedSplit, UnpairedFeatures
 from xmbench.methods.base import CrossModalMethod
-from xmbench.methods.layers import reconstruction  # noqa: F401  (the baselines import it from here)
 from xmbench.methods.params import NON_NEGATIVE, OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, Number, OneOf
 from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
 from xmbench.methods.training import BatchStream, Phase, adam, budget, fit_phases, validation_score
