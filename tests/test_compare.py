@@ -82,7 +82,7 @@ def test_bad_inputs_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     for args, message in [
-        ([str(tmp_path / "nothing"), str(tmp_path)], "neither a results folder nor a baseline file"),
+        ([str(tmp_path / "nothing"), str(tmp_path)], "neither a results folder, an export (.parquet) nor a baseline file"),
         ([str(tmp_path / "empty"), str(tmp_path / "empty")], "no finished runs"),
         ([str(tmp_path / "bad.csv"), str(tmp_path / "empty")], "lacks columns"),
         ([str(tmp_path), str(tmp_path), "--tolerance", "-1"], "--tolerance"),

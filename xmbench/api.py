@@ -29,6 +29,7 @@ from xmbench.features.cnn import ExtractorConfig
 from xmbench.features.extract import EXTRACTOR_METRIC, FeatureSet, build_features, build_modal_features
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.methods import METHODS
+from xmbench.tracking import open_tracker
 from xmbench.options import FeatureSource, Modality, Profile, Vary
 from xmbench.preflight import distinct, writable_folder
 from xmbench.progress import progress
@@ -70,6 +71,7 @@ class RunConfig:
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> param -> value (``--set``)
     extractor: ExtractorConfig = field(default_factory=ExtractorConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    tracker: str | None = None  # also log each run to an experiment tracker ("mlflow"; ``xmbench.tracking``)
 
 
 @dataclass
@@ -95,7 +97,9 @@ def resolve_methods(names: Sequence[str | type]) -> tuple[str, ...]:
         if isinstance(entry, type):
             METHODS.add(entry.name, entry, origin=entry.__module__.partition(".")[0])
             entry = entry.name
-        METHODS.get(entry)
+        version = METHODS.get(entry).version
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise XmbenchError(f"method {entry!r} declares version {version!r}; a version is a whole number >= 1")
         resolved.append(METHODS.canonical(entry))
     return tuple(dict.fromkeys(resolved))
 
@@ -155,10 +159,11 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     writable_folder(config.out, "results folder (--out)")  # before anything is loaded or trained
     writable_folder(config.cache_dir or default_cache_dir(), "feature cache (--cache-dir)")
     store = ResultsStore(config.out)
+    tracker = open_tracker(config.tracker, config.out)  # an unreachable tracker is one line before any run
     keys = [
         RunKey(dataset.name, pairing, method, seed, profile.value, config.split_seed, config.keep_self, fraction,
                validation_fraction, selection, vary.value, source.value, as_key(settings.get(method, {})),
-               getattr(dataset, "fingerprint", ""), route)
+               getattr(dataset, "fingerprint", ""), route, METHODS.get(method).version)
         for method in methods
         for route in routes
         for fraction in fractions
@@ -201,6 +206,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
                 outcome.manifest["config"] = run_record(config, outcome.key)
                 written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
+                if tracker is not None:  # after the store: a tracker's failure is a warning, never a lost run
+                    tracker.log_run(outcome.key, outcome.manifest, store.run_dir(outcome.key) if written else None)
                 if outcome.failure is None:
                     report.completed.append(run_id)
                     log(f"done {run_id}")

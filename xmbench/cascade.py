@@ -82,6 +82,7 @@ def run_cascade(key: RunKey, inputs: RunInputs, device: torch.device, execution:
             for name, value in fitted.timings.items():
                 timings[name] = timings.get(name, 0.0) + value
         manifest["cascade"] = {"route": list(key.route), "links": links}
+        manifest["trainable_parameters"] = sum(link["trainable_parameters"] for link in links)
         manifest["training"] = {"model_selection": key.model_selection, "phases": [s.as_dict() for s in summaries]}
         started = time.perf_counter()
         translator = ComposedTranslator([method for _, method in trained])

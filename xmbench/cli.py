@@ -23,7 +23,9 @@ from xmbench.options import FeatureSource, Profile, Vary
 from xmbench.registry import BUILT_IN
 from xmbench.report import claims, export, paper, tables
 from xmbench.report.build import build_report
+from xmbench.results.sets import is_export, load_results, write_export
 from xmbench.settings import describe, parse_assignments
+from xmbench.tracking import TRACKERS
 
 
 def _comma_list(value: str) -> tuple[str, ...]:
@@ -144,6 +146,9 @@ def _check_config_values(ctx: click.Context, path: Path, values: dict[str, objec
               help="Each run's CPU request and torch/BLAS thread count; default: ray 1, local unpinned.")
 @click.option("--gpus-per-run", type=float, default=None, help="With --executor ray: each run's GPU request; "
               "default 1 for --device cuda (and auto on a cluster with GPUs), else 0.")
+@click.option("--tracker", type=click.Choice(TRACKERS), default=None,
+              help="Also log each run to an experiment tracker: mlflow (pip install \"xmbench[mlflow]\"; "
+              "$MLFLOW_TRACKING_URI, default <out>/mlruns).")
 @click.option("--set", "settings", multiple=True, metavar="METHOD.PARAM=VALUE",
               help="A method hyper-parameter (repeatable), e.g. cmgans.lr=0.001; part of the run id. "
               "See `xmbench list --method NAME`.")
@@ -176,6 +181,7 @@ def run(ctx: click.Context, **options: object) -> None:
         execution=ExecutionConfig(
             options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"]
         ),
+        tracker=options["tracker"],
     )
     report = api.run_benchmark(config, log=lambda line: click.echo(line, err=True))
     if not report.scores.empty:
@@ -229,15 +235,17 @@ def _one_setting(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @cli.command()
-@click.option("--out", "--results", "results", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
-@click.option("--to", "target", type=click.Path(path_type=Path), default=None, help="Report folder; default <results>/report.")
+@click.option("--out", "--results", "results", type=click.Path(path_type=Path), multiple=True, default=[Path("results")],
+              show_default=True, help="A results folder or an export (.parquet); repeat to merge several (by run id).")
+@click.option("--to", "target", type=click.Path(path_type=Path), default=None,
+              help="Report folder; default <first results folder>/report, or <file>-report beside an export.")
 @click.option("--dataset", default="", help="Comma list filter.")
 @click.option("--pairing", default="", help="Comma list filter.")
 @click.option("--methods", default="", help="Comma list filter.")
 @click.option("--profile", default="", help="Comma list filter.")
 @click.option("--vary", default="", help="Comma list filter: data (replicates), method (method seeds only).")
 @click.option("--figures/--no-figures", default=True, show_default=True, help="Draw the plots (slower).")
-def report(results: Path, target: Path | None, dataset: str, pairing: str, methods: str, profile: str, vary: str,
+def report(results: tuple[Path, ...], target: Path | None, dataset: str, pairing: str, methods: str, profile: str, vary: str,
            figures: bool) -> None:
     """Tables (markdown on stdout; CSV, markdown, LaTeX), figures (PNG, SVG) and one HTML page."""
     built = build_report(
@@ -312,6 +320,21 @@ def check(**options: object) -> None:
     )
 
 
+@cli.command(name="export")
+@click.option("--out", "--results", "results", type=click.Path(path_type=Path), multiple=True, default=[Path("results")],
+              show_default=True, help="A results folder (or an export); repeat to merge several (by run id).")
+@click.option("--to", "target", type=click.Path(path_type=Path), required=True, help="The Parquet file to write.")
+def export_results(results: tuple[Path, ...], target: Path) -> None:
+    """Every finished run's scores with its facts (version, seeds, converged, timings, device, ...) as
+    one Parquet file, for pandas, DuckDB or Spark; `report` and `compare` read it as a folder."""
+    if not is_export(target):
+        raise XmbenchError(f"{str(target)!r}: an export is a Parquet file; name it *.parquet")
+    result_set = load_results(results)
+    write_export(result_set.table, target)
+    table = result_set.table
+    click.echo(f"{table['run_id'].nunique()} runs, {len(table)} rows written to {target}", err=True)
+
+
 @cli.command()
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
@@ -319,7 +342,7 @@ def check(**options: object) -> None:
               help="A row regresses when it is significantly worse and fell by more than this (mAP).")
 @click.option("--to", "to", type=click.Path(path_type=Path), default=None, help="Also write the rows as CSV here.")
 def compare(old: Path, new: Path, tolerance: float, to: Path | None) -> None:
-    """Compare two result sets (results folders, or a folder and a baseline file) method by method and
+    """Compare two result sets (results folders, export files, or either and a baseline file) method by method and
     task by task; exit 1 when a row got significantly worse by more than the tolerance."""
     if not tolerance >= 0:
         raise click.BadParameter(f"must be >= 0, got {tolerance}", param_hint="'--tolerance'")

@@ -1,9 +1,12 @@
 """Two result sets compared: did a change help? (``xmbench compare OLD NEW``)
 
-Each side is a results folder or a baseline file (``baselines/*.csv``). Rows are the overall
+Each side is a results folder, an export file (``xmbench export``) or a baseline file
+(``baselines/*.csv``). Rows are the overall
 retrieval mAP (class ``all``, headline space, fully paired runs) per (dataset, pairing, features,
 profile, method, task), the method matched by its name: where the two sides ran it with different
-settings the row says so (``settings``), and it is still compared, since that is often the point.
+settings or implementation versions (its labels differ: ``cca[n_components=5]``,
+``cca[version=unrecorded]``) the row says so (``settings``), and it is still compared, since that is
+often the point.
 
 Per row, on the replicates (seeds) both sides have: the mean paired difference new - old, its 95%
 t confidence half-width, and a two-sided paired t-test (``report.stats.paired_test``). The p-values
@@ -26,7 +29,7 @@ import pandas as pd
 from xmbench.errors import XmbenchError
 from xmbench.report.stats import holm, mean_ci, paired_test
 from xmbench.results.schema import ALL_CLASSES, headline, label_method, with_legacy_columns
-from xmbench.results.store import ResultsStore
+from xmbench.results.sets import is_export, read_source
 
 KEY = ["dataset", "pairing", "features", "profile", "method", "task"]
 METRIC = "mAP"
@@ -49,9 +52,10 @@ class Comparison:
 
 
 def read_side(path: Path | str) -> pd.DataFrame:
-    """Per-seed overall mAP rows (``KEY``, seed, label, value) of a results folder or a baseline file."""
+    """Per-seed overall mAP rows (``KEY``, seed, label, value) of a results folder, an export file
+    (``xmbench export``) or a baseline file."""
     path = Path(path)
-    if path.is_file():
+    if path.is_file() and not is_export(path):
         from xmbench.check import read_baseline  # the baseline reader, written once
 
         table, setting = read_baseline(path)
@@ -63,12 +67,9 @@ def read_side(path: Path | str) -> pd.DataFrame:
             "value": rows["value"].astype(float)})
         side.attrs["seeds"] = setting.seeds  # the seeds its means are over: the other side is cut to them
         return side
-    if not path.is_dir():
-        raise XmbenchError(f"{str(path)!r} is neither a results folder nor a baseline file")
-    scores = ResultsStore(path).load_scores()
-    if scores.empty:
-        raise XmbenchError(f"{str(path)!r} holds no finished runs")
-    scores = headline(with_legacy_columns(scores))
+    if not path.is_dir() and not is_export(path):
+        raise XmbenchError(f"{str(path)!r} is neither a results folder, an export (.parquet) nor a baseline file")
+    scores = headline(with_legacy_columns(read_source(path)))
     rows = scores[(scores["metric"] == METRIC) & (scores["class"] == ALL_CLASSES) & (scores["paired_fraction"] == 1.0)
                   & ~scores["task"].isin(["training", "model"])]
     rows = rows.assign(label=rows["method"], method=rows["method"].map(label_method))

@@ -234,8 +234,9 @@ def fit_method(method: Any, key: RunKey, inputs: RunInputs, device: torch.device
     summaries = method.training_summary()
     timings["validation_s"] = sum(summary.validation_s for summary in summaries)
     training = {"model_selection": key.model_selection, "phases": [summary.as_dict() for summary in summaries]}
-    return FittedMethod(held.validation, featurize, summaries, {"training_data": training_data, "training": training},
-                        timings)
+    facts = {"training_data": training_data, "training": training,
+             "trainable_parameters": method.trainable_parameters()}  # the report's cost columns
+    return FittedMethod(held.validation, featurize, summaries, facts, timings)
 
 
 def accuracy_by_modality(features: FeatureSet) -> list[tuple[str, float]]:

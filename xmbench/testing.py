@@ -69,7 +69,8 @@ def check_constructor(cls: type[CrossModalMethod]) -> None:
 
 
 def check_fit_embed(cls: type[CrossModalMethod]) -> None:
-    """``fit`` returns self; both modalities embed into one width; generation has the target's shape;
+    """``fit`` returns self; both modalities embed into one width; the model counts its parameters;
+    generation has the target's shape;
     a verb the method cannot do says so; ``embed_in`` works for both spaces."""
     train, test = _pairs(cls)
     method = smoke(cls)
@@ -77,6 +78,8 @@ def check_fit_embed(cls: type[CrossModalMethod]) -> None:
     za, zb = method.embed("a", test.a), method.embed("b", test.b)
     assert za.shape[0] == zb.shape[0] == len(test) and za.shape[1] == zb.shape[1]
     assert np.isfinite(za).all() and np.isfinite(zb).all()
+    count = method.trainable_parameters()
+    assert isinstance(count, int) and count > 0, f"trainable_parameters() must count what fit learned, got {count!r}"
     shapes = {"translate": (method.can_translate, {"a": test.b.shape, "b": test.a.shape}),
               "reconstruct": (method.can_reconstruct, {"a": test.a.shape, "b": test.b.shape})}
     for verb, (capable, by_modality) in shapes.items():

@@ -59,6 +59,11 @@ class CrossModalMethod(ABC):
     """
 
     name: ClassVar[str]
+    # the implementation's version: bump it whenever a change moves the numbers (defaults, profiles,
+    # the algorithm); it enters the run id and, for runs of another version, the label
+    # (``RunKey.label_for``), so results of two implementations are never pooled or skipped as one.
+    # tests/test_method_versions.py fails when a built-in's defaults or profiles change without it.
+    version: ClassVar[int] = 1
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {}
     # each hyper-parameter's valid values (``xmbench.methods.params``), declared beside the defaults:
     # checked for --set before anything runs, and by ``fit``; shown by ``xmbench list --method``
@@ -209,6 +214,24 @@ class CrossModalMethod(ABC):
         """Facts about the fitted model worth a results row (e.g. an approximation's rank)."""
         return {}
 
+    def trainable_parameters(self) -> int:
+        """What the fitted model learned, in numbers, for the report's cost columns. A method with
+        networks (``torch.nn.Module`` in its learned state, the attributes ending in ``_``): their
+        parameters (not buffers), each counted once, every network trained included
+        (a GAN's discriminators too: they cost compute though they never embed). A closed-form
+        method: the size of every floating-point array it fitted (projections, means, a Nyström
+        map's landmarks), since those are what it estimated. Override where that is wrong."""
+        from torch import nn  # the base stays importable without loading torch's modules first
+
+        learned = [value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("_")]
+        modules = [m for m in _walk(learned) if isinstance(m, nn.Module)]
+        if modules:
+            # every parameter, frozen or not: methods freeze their networks once fitted
+            unique = {id(p): p for module in modules for p in module.parameters()}
+            return int(sum(p.numel() for p in unique.values()))
+        arrays = {id(a): a for a in _walk(learned) if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)}
+        return int(sum(a.size for a in arrays.values()))
+
     def training_summary(self) -> list[Any]:
         """One ``training.PhaseSummary`` per training phase (updates, selection, convergence); empty
         for closed-form methods."""
@@ -273,3 +296,18 @@ def check_output(method: str, what: str, Z: np.ndarray, n_rows: int, *, forbid_z
 
 
 METHODS: Registry[type[CrossModalMethod]] = Registry("method", group="xmbench.methods", base=CrossModalMethod)
+
+
+def _walk(values: Any, depth: int = 0):
+    """``values`` and what they hold: containers, and the fitted attributes (ending in ``_``) of
+    scikit-learn estimators; networks are yielded whole (their parameters are counted by torch)."""
+    for value in values if isinstance(values, (list, tuple)) else [values]:
+        yield value
+        if depth > 4:
+            continue
+        if isinstance(value, dict):
+            yield from _walk(list(value.values()), depth + 1)
+        elif isinstance(value, (list, tuple)):
+            yield from _walk(list(value), depth + 1)
+        elif hasattr(value, "get_params") and hasattr(value, "fit"):  # a scikit-learn estimator
+            yield from _walk([v for k, v in vars(value).items() if k.endswith("_") and not k.startswith("_")], depth + 1)

@@ -14,7 +14,7 @@ from xmbench.report.html import write_html
 from xmbench.report.plots import FigureFile, make_figures
 from xmbench.report.plots_ranking import ranking_figures
 from xmbench.report.tables import ReportTable, build_tables, filter_scores
-from xmbench.results.store import ResultsStore
+from xmbench.results.sets import is_export, load_results
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Report:
 
 
 def build_report(
-    results: Path,
+    results: Path | Sequence[Path],
     out: Path | None = None,
     *,
     datasets: Sequence[str] = (),
@@ -38,21 +38,25 @@ def build_report(
     varies: Sequence[str] = (),
     figures: bool = True,
 ) -> Report:
-    """Every table and figure of the finished runs under ``results`` that pass the filters, written
-    under ``out`` (default ``<results>/report``): ``tables/``, ``figures/`` and ``index.html``."""
-    store = ResultsStore(results)
-    scores = filter_scores(store.load_scores(), datasets, pairings, methods, profiles, varies)
+    """Every table and figure of the finished runs in ``results`` (a results folder or an export
+    file, or several merged: ``results.sets``) that pass the filters, written under ``out``
+    (default ``<first folder>/report``, or ``<file>-report`` beside an export file): ``tables/``,
+    ``figures/`` and ``index.html``. Figures that need training curves or embeddings come from
+    the folders only."""
+    sources = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
+    result_set = load_results(sources)
+    scores = filter_scores(result_set.table, datasets, pairings, methods, profiles, varies)
     if scores.empty:
         raise XmbenchError("no results match those filters")
-    out = writable_folder(Path(out) if out is not None else Path(results) / "report", "report folder (--to)")
+    out = writable_folder(Path(out) if out is not None else default_report_folder(sources[0]), "report folder (--to)")
     tables = build_tables(scores)
     table_files = write_tables(tables, out / "tables")
     figure_files = []
     if figures:
-        figure_files = make_figures(store, scores, out / "figures") + ranking_figures(scores, out / "figures")
+        figure_files = make_figures(result_set, scores, out / "figures") + ranking_figures(scores, out / "figures")
     filters = {"datasets": datasets, "pairings": pairings, "methods": methods, "profiles": profiles, "vary": varies}
     meta = {
-        "results folder": str(results),
+        "results": ", ".join(map(str, sources)),
         "filters": "; ".join(f"{k}: {', '.join(v)}" for k, v in filters.items() if v) or "none",
         "datasets": ", ".join(sorted(scores["dataset"].unique())),
         "pairings": ", ".join(sorted(scores["pairing"].unique())),
@@ -65,6 +69,10 @@ def build_report(
     html = write_html(out / "index.html", "xmbench report", tables, figure_files, meta)
     _forget_earlier(out, [*table_files, *(p for f in figure_files for p in (f.png, f.svg)), html])
     return Report(tables, table_files, figure_files, html)
+
+
+def default_report_folder(source: Path) -> Path:
+    return source.with_name(f"{source.stem}-report") if is_export(source) else source / "report"
 
 
 WRITTEN = ".xmbench-report"  # the files the last report wrote into its folder, one per line

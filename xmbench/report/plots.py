@@ -257,6 +257,7 @@ def slug(*parts: object) -> str:
 TITLES = {
     "per_class_map": "Per-class mAP",
     "ranking": "Methods ranked by average mAP",
+    "cost": "Average mAP against fit time",
     "paired_fraction": "mAP and recognition against the paired fraction",
     "loss_curves": "GAN generator and discriminator losses",
     "learning_curves": "Validation mAP during training (learning curves)",
@@ -267,6 +268,10 @@ CAPTIONS = {
     "per_class_map": "Per-class mAP of each retrieval task: bars are methods, grouped by the query's class.",
     "ranking": "Each method's mAP averaged over the four retrieval tasks (A->B, B->A, A->A+B, B->A+B), best "
     "at the top; the number is the mean.",
+    "cost": "Each method's mAP averaged over the four retrieval tasks against the wall-clock seconds its `fit` took "
+    "(validation during training included; log scale), on the device in the title. Filled markers joined by the "
+    "dashed step line: the Pareto front, methods no other method beats on both mean mAP and mean fit time (read "
+    "off the means, not a test); hollow: the others. Fit times from different machines are not comparable.",
     "paired_fraction": "Average mAP over the four tasks and recognition accuracy of generated samples "
     "(A->B, B->A) against the fraction of training pairs kept paired (log scale); dashed: the target "
     "modality's classifier on real test data. Lines are means over seeds, bands t-based 95% CIs.",
@@ -296,6 +301,7 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
     ``folder`` as PNG and SVG. Figures whose data is absent (e.g. no stored embeddings, one paired
     fraction, no GAN method) are skipped."""
     # the curve and map modules build on this one's helpers, so they are imported here
+    from xmbench.report.plots_cost import cost_figure
     from xmbench.report.plots_curves import learning_curves_figure, loss_curves_figure, pr_curves_figure
     from xmbench.report.plots_space import POINTS_PER_MODALITY, space_map_figure
 
@@ -305,6 +311,7 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
         makers = {
             "per_class_map": partial(per_class_map_figure, rows, palette),
             "ranking": partial(ranking_figure, rows, palette),
+            "cost": partial(cost_figure, rows, palette),
             "paired_fraction": partial(fraction_figure, rows, palette),
             "learning_curves": partial(learning_curves_figure, store, rows, palette),
             "loss_curves": partial(loss_curves_figure, store, rows, palette),
@@ -316,7 +323,7 @@ def make_figures(store, scores: pd.DataFrame, folder: Path) -> list[FigureFile]:
             if fig is None:
                 continue
             caption = CAPTIONS[kind].format(points=POINTS_PER_MODALITY)
-            if kind in ("per_class_map", "ranking"):
+            if kind in ("per_class_map", "ranking", "cost"):
                 caption += " " + seeds_note(top_fraction(rows))
             if kind != "paired_fraction":
                 caption += fraction_note(rows)

@@ -243,4 +243,7 @@ def _setting_training(store, scores: pd.DataFrame) -> pd.DataFrame:
     training = store.load_training()
     if training.empty or "update" not in training:
         return pd.DataFrame()
-    return training[training["run_id"].isin(set(scores["run_id"]))]
+    labels = scores.drop_duplicates("run_id").set_index("run_id")["method"]
+    training = training[training["run_id"].isin(labels.index)]
+    # the label the tables give each run (settings, version), never the bare name of its key
+    return training.assign(method=training["run_id"].map(labels))

@@ -31,7 +31,7 @@ def embedding_runs(store, scores: pd.DataFrame) -> list[EmbeddingRun]:
         stored = store.load_embeddings(run_id)
         if stored is None:
             continue
-        manifest = store.read_manifest(store.root / "runs" / run_id) or {}
+        manifest = store.read_run_manifest(run_id) or {}
         dataset = manifest.get("dataset", {})
         modalities = dataset.get("modalities", {"a": "A", "b": "B"})
         n_classes = int(max(stored[1].max(), stored[2].max())) + 1

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from xmbench.data import DATASETS
@@ -16,7 +17,7 @@ from xmbench.eval.synchrony import SYNCHRONOUS_RATE
 from xmbench.features.extract import EXTRACTOR_METRIC
 from xmbench.features.probe import PROBE_METRIC
 from xmbench.options import FeatureSource, Profile
-from xmbench.report import claims, paper, ranking, stats
+from xmbench.report import claims, cost, paper, ranking, stats
 from xmbench.results.schema import ALL_CLASSES, dataset_name, headline, with_legacy_columns
 
 GROUP = ["dataset", "pairing", "profile"]
@@ -175,8 +176,11 @@ def build_tables(scores: pd.DataFrame, per_class_all_fractions: bool = False) ->
     is_map = scores["metric"] == "mAP"
     mAP = scores[is_map & is_all & scores["task"].isin(RETRIEVAL_TASKS)]
     unconverged = _unconverged_runs(scores)
-    out = [_mark_claims(_mark_unconverged(_overall(rows, setting), rows, unconverged), "retrieval")
-           for setting, rows in _settings(mAP)]
+    out = []
+    for setting, rows in _settings(mAP):
+        out.append(_mark_claims(_mark_unconverged(_overall(rows, setting), rows, unconverged), "retrieval"))
+        if cost.has_costs(rows):
+            out.append(_cost(rows, setting))  # the overall table beside it carries the ‡ marks
     out += [_mark_claims(_spaces(rows, setting), "retrieval")
             for setting, rows in _settings(spaces[spaces["class"] == ALL_CLASSES])]
     translated = scores[is_map & is_all & scores["task"].isin(TRANSLATION_TASKS)]
@@ -374,6 +378,60 @@ def _training(rows: pd.DataFrame, setting: tuple) -> ReportTable:
              "mean ± 95% CI half-width over runs."]
     return ReportTable(_slug("training", setting), title, display,
                        pd.DataFrame(False, index=display.index, columns=display.columns), numeric, notes)
+
+
+def _cost(rows: pd.DataFrame, setting: tuple) -> ReportTable:
+    """Per method (and pairing): the average mAP beside what fitting cost (``report.cost``); bold: the
+    Pareto front. A fact table: nothing is tested."""
+    points = cost.cost_points(rows)
+    several = points["pairing"].nunique() > 1
+    index = [(m, p) if several else m for m, p in zip(points["method"], points["pairing"])]
+    usual = int(points["n"].mode().max())
+    display = pd.DataFrame({
+        "average mAP": [stats.format_cell(m, c, n, usual=usual) for m, c, n in zip(points["map"], points["map_ci"], points["n"])],
+        "fit s": [stats.format_cell(m, c, n, digits=_time_digits(m), usual=usual) if np.isfinite(m) else "–"
+                  for m, c, n in zip(points["fit_s"], points["fit_s_ci"], points["n"])],
+        "updates": [f"{u:,.0f}" if np.isfinite(u) else "closed form" for u in points["updates"]],
+        "trainable parameters": [_count(v) for v in points["trainable_parameters"]],
+        "device": points["devices"].replace("", "–").tolist(),
+    }, index=pd.Index(index, name="method"))
+    best = pd.DataFrame(False, index=display.index, columns=display.columns)
+    best[["average mAP", "fit s"]] = np.repeat(points["front"].to_numpy()[:, None], 2, axis=1)
+    numeric = points.set_index(["method", "pairing"])
+    notes = ["average mAP: mean over the four retrieval tasks per seed, then mean ± 95% CI half-width over seeds "
+             "(the overall table's 'average' column); fit s: wall-clock seconds of `fit` (validation during training "
+             "included, feature extraction and test scoring not), mean ± 95% CI over seeds; updates and trainable "
+             "parameters: means over runs (parameters: every network the method trains, a GAN's discriminators "
+             "included; closed-form methods: the size of the arrays they fit).",
+             "bold: the Pareto front, methods no other method of the table beats on both mean average mAP and mean "
+             "fit time; read off the means, not a test."]
+    if (points["devices"].str.contains(",") | (points["devices"].nunique() > 1)).any():
+        notes.append("runs on different devices: their fit times are not comparable.")
+    hosts = {h for value in points["hosts"] for h in value.split(", ") if h}
+    if len(hosts) > 1:
+        notes.append(f"runs from {len(hosts)} machines ({', '.join(sorted(hosts))}): fit times are comparable only "
+                     "between runs of one machine.")
+    missing = points.loc[points["trainable_parameters"].isna(), "method"]
+    if len(missing):
+        which = "every method" if len(missing) == len(points) else ", ".join(missing)
+        notes.append(f"trainable parameters –: runs stored before xmbench recorded them ({which}).")
+    title = _title("Accuracy and cost (method: average mAP, fit time, updates, trainable parameters, device)",
+                   setting, rows)
+    return ReportTable(_slug("cost", setting), title, display, best, numeric, notes)
+
+
+def _time_digits(seconds: float) -> int:
+    return 2 if seconds < 10 else 1 if seconds < 100 else 0
+
+
+def _count(value: float) -> str:
+    """A parameter count, short: 812, 45.1k, 1.23M."""
+    if not np.isfinite(value):
+        return "–"
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.0f}"
 
 
 def _per_class(rows: pd.DataFrame, setting: tuple, task: str) -> ReportTable:

@@ -104,6 +104,9 @@ class RunKey:
     # datasets of three or more modalities: the pair a run trains on ("speech,mnist"), or a cascade's
     # route ("speech,fashion,mnist": one model per link, translations composed); "" for two-modality data
     modalities: str = ""
+    # the implementation's version (``CrossModalMethod.version``); None: a run stored before
+    # versions were recorded ("unrecorded"). Two versions are never the same run nor one label.
+    method_version: int | None = None
 
     def __post_init__(self) -> None:  # a key read back from JSON has lists where it had tuples
         pairs = tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in self.settings)
@@ -118,6 +121,18 @@ class RunKey:
         or which state is scored. So do a split seed other than 0 (other data) and ``keep_self``
         (another retrieval protocol): every difference that changes what a number measures is in
         the label."""
+        return settings_label(self.method, self._label_parts())
+
+    def label_for(self, current_version: int | None) -> str:
+        """``method_label`` as read by code whose implementation of the method is ``current_version``
+        (None: not registered here): a run of another version, or of an unrecorded one, says so
+        (``cca[version=unrecorded]``), so tables and comparisons never pool two implementations."""
+        if self.method_version == current_version:  # also both None: a method unknown here, run unversioned
+            return self.method_label
+        version = "unrecorded" if self.method_version is None else self.method_version
+        return settings_label(self.method, [*self._label_parts(), ("version", version)])
+
+    def _label_parts(self) -> list[tuple[str, Any]]:
         training = []
         if self.split_seed != 0:  # other data draws: never the same replicates as split seed 0's
             training.append(("split_seed", self.split_seed))
@@ -129,7 +144,7 @@ class RunKey:
             training.append(("model_selection", "on" if self.model_selection else "off"))
         if len(self.route) > 2:  # a cascade: the modalities its translations pass through
             training.append(("via", "+".join(self.route[1:-1])))
-        return settings_label(self.method, [*self.settings, *training])
+        return [*self.settings, *training]
 
     @property
     def route(self) -> tuple[str, ...]:
@@ -175,6 +190,8 @@ class RunKey:
         else:
             source = f"_{self.features}"
         changed = ""
+        if self.method_version is None:
+            del fields["method_version"]  # runs stored before versions keep their ids (read as unrecorded)
         for name, suffix in (("settings", "_set"), ("data_fingerprint", ""), ("modalities", "")):
             if getattr(self, name):
                 changed += suffix

@@ -23,6 +23,7 @@ import pandas as pd
 
 from xmbench.errors import XmbenchError, first_line
 from xmbench.files import atomic_write_bytes, remove_leftovers, sha256_file
+from xmbench.results.facts import facts_table, with_facts
 from xmbench.results.schema import COLUMNS, KEY_COLUMNS, RunKey, label_method, with_legacy_columns
 
 EMBEDDINGS = "embeddings.npz"
@@ -107,13 +108,26 @@ class ResultsStore:
         except DamagedRun:
             return None
 
+    def read_run_manifest(self, run_id: str) -> dict[str, Any] | None:
+        """The stored manifest of run ``run_id`` (``read_manifest`` of its folder)."""
+        return self.read_manifest(self.root / "runs" / run_id)
+
     def manifests(self) -> list[dict[str, Any]]:
         """Manifests of every finished, intact run; damaged runs are reported and left out."""
         return [m for m in (self._finished(f) for f in self._folders()) if m is not None]
 
     def load_scores(self) -> pd.DataFrame:
         """The long table of every finished run (one row per run key x task x class x metric)."""
-        frames, damaged = [], 0
+        return self._load()[0]
+
+    def load_results(self) -> pd.DataFrame:
+        """``load_scores`` with each run's facts (``results.facts``: version, seeds, timings, size,
+        device) as columns: what the report's cost columns and ``xmbench export`` read."""
+        scores, manifests = self._load()
+        return with_facts(scores, facts_table(manifests))
+
+    def _load(self) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        frames, manifests, damaged = [], [], 0
         for folder in self._folders():
             manifest = self._finished(folder)
             if manifest is None:
@@ -122,6 +136,7 @@ class ResultsStore:
             path = folder / "scores.csv"
             if path.exists():
                 frames.append(_labelled(pd.read_csv(path, keep_default_na=False, dtype={"class": str}), manifest))
+                manifests.append(manifest)
         if damaged:
             warnings.warn(f"{damaged} damaged run(s) under {self.root} left out; `xmbench run` re-computes them",
                           stacklevel=2)
@@ -130,7 +145,7 @@ class ResultsStore:
         table = pd.concat(frames, ignore_index=True)
         table = canonical_methods(with_legacy_columns(table))  # runs stored before a column or a rename
         # keep the last row per key: a re-run with --force replaces, never duplicates
-        return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "space", "class", "metric"], keep="last")
+        return table.drop_duplicates(subset=[*KEY_COLUMNS, "task", "space", "class", "metric"], keep="last"), manifests
 
     def load_training(self) -> pd.DataFrame:
         frames = []
@@ -231,10 +246,19 @@ def _labelled(scores: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     from runs that differ in them, like a new one. A key this version cannot read keeps its labels."""
     try:
         key = RunKey(**manifest["key"])
-        labels = {"dataset": key.dataset_label, "method": key.method_label}
+        labels = {"dataset": key.dataset_label, "method": key.label_for(current_version(key.method))}
     except (TypeError, ValueError):
         return scores
     return scores.assign(**{column: value for column, value in labels.items() if column in scores})
+
+
+def current_version(method: str) -> int | None:
+    """The version of ``method``'s implementation here; None when it is not registered (a plugin
+    not installed): its runs then carry their recorded version in their label."""
+    from xmbench.methods import METHODS  # the registry imports every method: only when needed
+
+    name = METHODS.canonical(method)
+    return METHODS.get(name).version if name in METHODS else None
 
 
 def canonical_label(label: str) -> str:
