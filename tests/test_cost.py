@@ -103,6 +103,14 @@ def test_cost_points_and_table_against_a_hand_computation():
     assert cost.best["average mAP"].tolist() == [False, True]
 
 
+def test_several_pairings_get_a_row_and_a_front_each():
+    runs = _runs()
+    other = runs.assign(pairing="q", value=runs["value"] - 0.4 * (runs["method"] == "slow"))  # slow is worse there
+    cost = next(t for t in tables.build_tables(pd.concat([runs, other])) if t.name.startswith("cost_"))
+    assert list(cost.display.index) == [("fast", "p"), ("fast", "q"), ("slow", "p"), ("slow", "q")]
+    assert cost.best["average mAP"].tolist() == [True, True, True, False]  # on q, slow is slower and worse
+
+
 def test_tables_without_facts_have_no_cost_table_and_the_figure_is_skipped():
     plain = _runs().drop(columns=["fit_s", "trainable_parameters", "updates", "device", "host"])
     assert not any(t.name.startswith("cost_") for t in tables.build_tables(plain))

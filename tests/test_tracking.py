@@ -72,6 +72,9 @@ def test_a_tracker_failing_mid_sweep_loses_no_run(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="was not logged to MLflow .*server went away.*results are in the results folder"):
         report = _run(tmp_path / "results")
     assert len(report.completed) == 2 and ResultsStore(tmp_path / "results").load_scores()["run_id"].nunique() == 2
+    client = mlflow.tracking.MlflowClient((tmp_path / "tracking").as_uri())
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    assert {r.info.status for r in client.search_runs([experiment.experiment_id])} == {"FAILED"}  # none left running
 
 
 def test_without_the_extra_the_tracker_is_one_line(tmp_path, monkeypatch, capsys):

@@ -102,8 +102,6 @@ class MlflowTracker:
                           "its results are in the results folder", stacklevel=2)
 
     def _log(self, key: RunKey, manifest: dict[str, Any], folder: Path | None) -> None:
-        from mlflow.entities import Metric, Param
-
         ok = manifest.get("status") == "ok"
         tags = {"xmbench.run_id": key.run_id, "xmbench.dataset": key.dataset_label, "xmbench.pairing": key.pairing,
                 "xmbench.method": key.method, "xmbench.method_label": key.method_label,
@@ -112,8 +110,20 @@ class MlflowTracker:
                 "xmbench.git_commit": str(manifest.get("git_commit")), "xmbench.status": manifest.get("status", "")}
         if not ok:
             tags["xmbench.reason"] = str(manifest.get("reason", ""))[:PARAM_LIMIT]
-        run = self.client.create_run(self.experiment_id, run_name=key.run_id, tags=tags)
-        run_id, now = run.info.run_id, int(time.time() * 1000)
+        run_id = self.client.create_run(self.experiment_id, run_name=key.run_id, tags=tags).info.run_id
+        try:
+            self._fill(run_id, manifest, folder)
+        except Exception:
+            with contextlib.suppress(Exception):  # not left "running" in the tracker's UI
+                self.client.set_terminated(run_id, status="FAILED")
+            raise
+        self.client.set_terminated(run_id, status="FINISHED" if ok else "FAILED")
+
+    def _fill(self, run_id: str, manifest: dict[str, Any], folder: Path | None) -> None:
+        """Params, metrics and artifacts of one MLflow run."""
+        from mlflow.entities import Metric, Param
+
+        now = int(time.time() * 1000)
         params = {f"key.{name}": value for name, value in manifest.get("key", {}).items()}
         params |= {f"method.{name}": value for name, value in manifest.get("method_params", {}).items()}
         params = [Param(name, str(value)[:PARAM_LIMIT]) for name, value in params.items()]
@@ -125,7 +135,6 @@ class MlflowTracker:
         for name in ARTIFACTS if folder is not None else ():
             if (folder / name).is_file():
                 self.client.log_artifact(run_id, str(folder / name))
-        self.client.set_terminated(run_id, status="FINISHED" if ok else "FAILED")
 
     @staticmethod
     def _metrics(manifest: dict[str, Any], folder: Path | None) -> Iterator[tuple[str, float, int]]:

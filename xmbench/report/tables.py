@@ -384,6 +384,8 @@ def _cost(rows: pd.DataFrame, setting: tuple) -> ReportTable:
     """Per method (and pairing): the average mAP beside what fitting cost (``report.cost``); bold: the
     Pareto front. A fact table: nothing is tested."""
     points = cost.cost_points(rows)
+    points = points.sort_values(["method", "pairing"], key=lambda c: c.map(_pairing_rank) if c.name == "pairing" else c,
+                                ignore_index=True)
     several = points["pairing"].nunique() > 1
     index = [(m, p) if several else m for m, p in zip(points["method"], points["pairing"])]
     usual = int(points["n"].mode().max())
@@ -394,7 +396,7 @@ def _cost(rows: pd.DataFrame, setting: tuple) -> ReportTable:
         "updates": [f"{u:,.0f}" if np.isfinite(u) else "closed form" for u in points["updates"]],
         "trainable parameters": [_count(v) for v in points["trainable_parameters"]],
         "device": points["devices"].replace("", "–").tolist(),
-    }, index=pd.Index(index, name="method"))
+    }, index=pd.MultiIndex.from_tuples(index, names=["method", "pairing"]) if several else pd.Index(index, name="method"))
     best = pd.DataFrame(False, index=display.index, columns=display.columns)
     best[["average mAP", "fit s"]] = np.repeat(points["front"].to_numpy()[:, None], 2, axis=1)
     numeric = points.set_index(["method", "pairing"])
