@@ -221,7 +221,7 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     if finished:
         table = store.load_scores()
         report.scores = table[table["run_id"].isin(finished)].reset_index(drop=True)
-        manifest = store.read_manifest(store.root / "runs" / finished[0]) or {}
+        manifest = store.read_run_manifest(finished[0]) or {}
         report.modalities = manifest.get("dataset", {}).get("modalities", {})
     return report
 
