@@ -1,3 +1,4 @@
 from xmbench.entry import main
 
-main()
+if __name__ == "__main__":  # not when a --jobs worker process re-imports this module
+    main()

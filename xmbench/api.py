@@ -201,9 +201,12 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
                 yield from executor.map(runs, replicate.inputs(runs), device)
 
     if todo:
-        with executor.session():
+        with executor.session(len(todo), device):
+            if executor.running_jobs > 1:
+                log(f"{len(todo)} runs, {executor.running_jobs} at a time in worker processes of "
+                    f"{executor.threads_per_run} thread(s) each (--jobs 1 runs them one by one in this process)")
             for outcome in progress(outcomes(), "runs", total=len(todo)):
-                outcome.manifest["config"] = run_record(config, outcome.key)
+                outcome.manifest["config"] = run_record(config, outcome.key, executor.threads_per_run)
                 written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
                 if tracker is not None:  # after the store: a tracker's failure is a warning, never a lost run
@@ -261,10 +264,11 @@ def changed_params(manifest: Mapping[str, Any], method: Any) -> list[str]:
             for name, value in current.items() if name != "device" and stored.get(name, object()) != value]
 
 
-def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:
+def run_record(config: RunConfig, key: RunKey, threads: int | None = None) -> dict[str, Any]:
     """The options that reproduce one run (``xmbench run --config`` reads them back from its manifest):
     this run's method, seed and fraction, resolved where a default depended on the dataset. Machine
-    paths (results, cache, data root) and the executor stay out; a dataset given as a class is named."""
+    paths (results, cache, data root) and the executor stay out, but not its thread pinning
+    (``threads``); a dataset given as a class is named."""
     record: dict[str, Any] = {
         "dataset": config.dataset if isinstance(config.dataset, str) else key.dataset,
         "pairing": key.pairing, "methods": [key.method], "seeds": [key.seed],
@@ -274,8 +278,8 @@ def run_record(config: RunConfig, key: RunKey) -> dict[str, Any]:
     }
     if key.route:  # a dataset of three or more modalities: the pair, or the cascade's route
         record["cascade" if len(key.route) > 2 else "modalities"] = key.modalities
-    if config.execution.cpus_per_run is not None:  # the thread count changes a trained method's numbers
-        record["cpus_per_run"] = config.execution.cpus_per_run
+    if threads is not None:  # the thread count changes a trained method's numbers
+        record["cpus_per_run"] = threads
     if key.settings:
         record["set"] = {key.method: {name: list(v) if isinstance(v, tuple) else v for name, v in key.settings}}
     return record

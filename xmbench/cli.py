@@ -143,7 +143,12 @@ def _check_config_values(ctx: click.Context, path: Path, values: dict[str, objec
 @click.option("--address", default=None, help="With --executor ray: the cluster to join (e.g. auto, ray://head:10001); "
               "default: a local cluster.")
 @click.option("--cpus-per-run", type=click.IntRange(min=1), default=None,
-              help="Each run's CPU request and torch/BLAS thread count; default: ray 1, local unpinned.")
+              help="Each run's CPU request and torch/BLAS thread count; default: ray 1, local 1 with --jobs above 1, "
+              "else unpinned.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Local executor: runs at once, each in its own process with --cpus-per-run threads (default 1); "
+              "numbers equal those of --jobs 1 at that thread count. Default: one per core when several runs are "
+              "queued on the CPU, else 1.")
 @click.option("--gpus-per-run", type=float, default=None, help="With --executor ray: each run's GPU request; "
               "default 1 for --device cuda (and auto on a cluster with GPUs), else 0.")
 @click.option("--tracker", type=click.Choice(TRACKERS), default=None,
@@ -179,7 +184,7 @@ def run(ctx: click.Context, **options: object) -> None:
         model_selection=options["model_selection"],
         settings=parse_assignments(entries),
         execution=ExecutionConfig(
-            options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"]
+            options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"], options["jobs"]
         ),
         tracker=options["tracker"],
     )

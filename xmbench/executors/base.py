@@ -19,12 +19,16 @@ from xmbench.runner import RunInputs, RunOutcome
 @dataclass(frozen=True)
 class ExecutionConfig:
     """Where an invocation's runs execute. ``cpus_per_run`` is also each run's torch/BLAS thread
-    count (None: leave the process's own); ``gpus_per_run`` None means "as the device asks"."""
+    count (None: leave the process's own; 1 for the local executor's worker processes);
+    ``gpus_per_run`` None means "as the device asks"; ``jobs``: the local executor's runs at once,
+    each in its own process (None: one per core when several runs are queued on the CPU; the Python
+    API's ``RunConfig`` defaults to 1, in this process)."""
 
     executor: str = "local"
     address: str | None = None
     cpus_per_run: int | None = None
     gpus_per_run: float | None = None
+    jobs: int | None = 1
 
 
 class Executor(ABC):
@@ -37,10 +41,13 @@ class Executor(ABC):
     def from_config(cls, execution: ExecutionConfig, device_choice: str) -> Executor:
         """Validate the options before any work starts (a bad option costs no feature extraction)."""
 
+    threads_per_run: int | None = None  # each run's pinned thread count once the session has started (None: unpinned)
+    running_jobs: int = 1  # runs executing at once in this session
+
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
-        """Held around the data preparation and ``map``: connect before the costly part, so a
-        wrong cluster address fails in seconds, and let go afterwards."""
+    def session(self, queued: int = 1, device: torch.device | None = None) -> Iterator[None]:
+        """Held around the data preparation and ``map`` of ``queued`` runs on ``device``: connect
+        before the costly part, so a wrong cluster address fails in seconds, and let go afterwards."""
         yield
 
     @abstractmethod

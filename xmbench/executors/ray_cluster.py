@@ -50,6 +50,7 @@ class RayExecutor(Executor):
                  device_choice: str = "auto") -> None:
         self.address = address
         self.cpus_per_run = cpus_per_run
+        self.threads_per_run = cpus_per_run
         self.gpus_per_run = gpus_per_run
         self.device_choice = DeviceChoice.parse(device_choice)
         self.request: dict[str, float] | None = None  # each task's resources, set when the session starts
@@ -61,10 +62,13 @@ class RayExecutor(Executor):
             raise XmbenchError(f"--gpus-per-run must be >= 0, got {execution.gpus_per_run}")
         if execution.gpus_per_run == 0 and DeviceChoice.parse(device_choice) is DeviceChoice.CUDA:
             raise XmbenchError("--device cuda with --gpus-per-run 0 would give the runs no GPU")
+        if execution.jobs not in (None, 1):
+            raise XmbenchError("--jobs is for the local executor; a Ray cluster runs as many runs at once as "
+                               "its CPUs hold (--cpus-per-run each)")
         return cls(execution.address, execution.cpus_per_run or 1, execution.gpus_per_run, device_choice)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, queued: int = 1, device: torch.device | None = None) -> Iterator[None]:
         ray = import_ray()
         owned = not ray.is_initialized()  # else connected by the caller (a notebook, a test): theirs to shut down
         if owned:
