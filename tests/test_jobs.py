@@ -16,6 +16,7 @@ from xmbench import api
 from xmbench.errors import XmbenchError
 from xmbench.executors import ExecutionConfig, make_executor
 from xmbench.executors.processes import check_picklable_methods, usable_cores
+from xmbench.methods import METHODS
 from xmbench.methods.linear.cca import CCA
 
 RUN_FILES = ("scores.csv", "training.csv", "embeddings.npz")
@@ -59,7 +60,9 @@ class DiesInAWorker(CCA):
         return super().fit(*args, **kwargs)
 
 
-def test_a_dying_worker_fails_its_run_alone_and_later_runs_go_on(tmp_path, feature_cache):
+def test_a_dying_worker_fails_its_run_alone_and_later_runs_go_on(tmp_path, feature_cache, monkeypatch):
+    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))  # the class registers for this test only
+    monkeypatch.setattr(METHODS, "_origins", dict(METHODS._origins))
     report = api.run_benchmark(config(tmp_path, feature_cache, "r", ExecutionConfig(jobs=2),
                                       methods=(DiesInAWorker, "cca"), seeds=(0, 1)), log=lambda line: None)
     assert sorted(report.failed) == sorted(run_id for run_id in report.failed if "_dies-in-a-worker_" in run_id)

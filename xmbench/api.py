@@ -23,6 +23,7 @@ from xmbench.errors import XmbenchError, first_line
 from xmbench.eval.protocol import needs_recognizers
 from xmbench.eval.recognition import Recognizer, fit_recognizers, image_recognizers
 from xmbench.eval.retrieval import zero_rows
+from xmbench.estimate import estimate, longest_first
 from xmbench.executors import ExecutionConfig, make_executor
 from xmbench.features.cache import FeatureCache, default_cache_dir
 from xmbench.features.cnn import ExtractorConfig
@@ -189,23 +190,31 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
         if changes:
             log(f"WARNING {key.run_id}: stored with other {key.method} parameters than this version's "
                 f"({'; '.join(changes)}); --force re-runs it with the current ones")
-    replicates: dict[int, list[RunKey]] = {}  # data seed -> its runs: one dataset load and feature set each
-    for key in todo:
-        replicates.setdefault(key.data_seed, []).append(key)
 
-    def outcomes():
+    def replicate(data_seed: int) -> Replicate:
+        return Replicate(dataset, pairing, source, config, data_root, device, data_seed, log)
+
+    def outcomes(replicates: dict[int, list[RunKey]], first: Replicate):
         for data_seed, group in replicates.items():
-            replicate = Replicate(dataset, pairing, source, config, data_root, device, data_seed, log)
+            data = first if data_seed == first.data_seed else replicate(data_seed)
             for route in dict.fromkeys(key.modalities for key in group):  # one RunInputs per pair or cascade
                 runs = [key for key in group if key.modalities == route]
-                yield from executor.map(runs, replicate.inputs(runs), device)
+                yield from executor.map(runs, data.inputs(runs), device)
 
     if todo:
         with executor.session(len(todo), device):
             if executor.running_jobs > 1:
-                log(f"{len(todo)} runs, {executor.running_jobs} at a time in worker processes of "
-                    f"{executor.threads_per_run} thread(s) each (--jobs 1 runs them one by one in this process)")
-            for outcome in progress(outcomes(), "runs", total=len(todo)):
+                if executor.name == "local":
+                    log(f"{len(todo)} runs, {executor.running_jobs} at a time in worker processes of "
+                        f"{executor.threads_per_run} thread(s) each (--jobs 1 runs them one by one in this process)")
+                todo = longest_first(todo)  # no long run left to start alone at the end; changes no number
+            replicates: dict[int, list[RunKey]] = {}  # data seed -> its runs: one dataset load and feature set each
+            for key in todo:
+                replicates.setdefault(key.data_seed, []).append(key)
+            first = replicate(todo[0].data_seed)
+            first.data()  # a bad data file is its one error line, not a line after the estimate
+            log(estimate(todo, executor.running_jobs).line())  # before the features and any run
+            for outcome in progress(outcomes(replicates, first), "runs", total=len(todo)):
                 outcome.manifest["config"] = run_record(config, outcome.key, executor.threads_per_run)
                 written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id
@@ -296,18 +305,26 @@ class Replicate:
         self.dataset, self.pairing, self.source, self.config = dataset, pairing, source, config
         self.data_root, self.device, self.data_seed, self.log = data_root, device, data_seed, log
         self.timings: dict[str, float] = {}
+        self._data: Any = None
         self._loaded: tuple[Any, Any] | None = None
+
+    def data(self) -> Any:
+        """The raw data (a CrossModalData, or a MultiModalData), loaded once: where a bad data file fails."""
+        if self._data is None:
+            started = time.perf_counter()
+            options = LoadOptions(self.data_root, self.config.allow_download, self.data_seed)
+            load = self.dataset.load_all if modality_names(self.dataset) else self.dataset.load
+            self._data = load(self.pairing, options)
+            self.timings["load_s"] = time.perf_counter() - started
+        return self._data
 
     def _load(self) -> tuple[Any, Any]:
         """(raw data, features): a CrossModalData and FeatureSet, or a MultiModalData and ModalFeatures."""
         if self._loaded is not None:
             return self._loaded
-        dataset, config, data_seed = self.dataset, self.config, self.data_seed
-        started = time.perf_counter()
-        options = LoadOptions(self.data_root, config.allow_download, data_seed)
-        multi = modality_names(dataset)
-        data = dataset.load_all(self.pairing, options) if multi else dataset.load(self.pairing, options)
-        self.timings["load_s"] = time.perf_counter() - started
+        config, data_seed = self.config, self.data_seed
+        data = self.data()
+        multi = modality_names(self.dataset)
         started = time.perf_counter()
         cache = FeatureCache(config.cache_dir or default_cache_dir())
         build = build_modal_features if multi else build_features

@@ -80,6 +80,8 @@ class RayExecutor(Executor):
                 raise XmbenchError(f"could not start or reach the Ray cluster ({where}): {first_line(error)}") from None
         try:
             self.request = self._request(ray)
+            cpus = sum(node.get("Resources", {}).get("CPU", 0) for node in ray.nodes() if node.get("Alive"))
+            self.running_jobs = max(1, min(queued, int(cpus // self.cpus_per_run)))
             yield
         finally:
             if owned:
