@@ -194,12 +194,13 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
     def replicate(data_seed: int) -> Replicate:
         return Replicate(dataset, pairing, source, config, data_root, device, data_seed, log)
 
-    def outcomes(replicates: dict[int, list[RunKey]], first: Replicate):
+    def inputs(replicates: dict[int, list[RunKey]], first: Replicate):
+        """(runs, their inputs) per replicate and route, built when the executor asks for them."""
         for data_seed, group in replicates.items():
             data = first if data_seed == first.data_seed else replicate(data_seed)
             for route in dict.fromkeys(key.modalities for key in group):  # one RunInputs per pair or cascade
                 runs = [key for key in group if key.modalities == route]
-                yield from executor.map(runs, data.inputs(runs), device)
+                yield runs, data.inputs(runs)
 
     if todo:
         with executor.session(len(todo), device):
@@ -214,7 +215,8 @@ def run_benchmark(config: RunConfig, log: Callable[[str], None] = print) -> RunR
             first = replicate(todo[0].data_seed)
             first.data()  # a bad data file is its one error line, not a line after the estimate
             log(estimate(todo, executor.running_jobs).line())  # before the features and any run
-            for outcome in progress(outcomes(replicates, first), "runs", total=len(todo)):
+            outcomes = executor.map_replicates(inputs(replicates, first), device)
+            for outcome in progress(outcomes, "runs", total=len(todo)):
                 outcome.manifest["config"] = run_record(config, outcome.key, executor.threads_per_run)
                 written = outcome.write_to(store)  # at once: an interrupted invocation keeps every finished run
                 run_id = outcome.key.run_id

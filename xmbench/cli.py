@@ -149,6 +149,10 @@ def _check_config_values(ctx: click.Context, path: Path, values: dict[str, objec
               help="Local executor: runs at once, each in its own process with --cpus-per-run threads (default 1); "
               "numbers equal those of --jobs 1 at that thread count. Default: one per core when several runs are "
               "queued on the CPU, else 1.")
+@click.option("--ensemble", is_flag=True,
+              help="Train the seeds of each method that supports it (the paired-tower family) as one ensemble: "
+              "stacked weights, one vmapped step per update, in this process; for a GPU. Equal to separate runs up "
+              "to float rounding (recorded in the manifest).")
 @click.option("--gpus-per-run", type=float, default=None, help="With --executor ray: each run's GPU request; "
               "default 1 for --device cuda (and auto on a cluster with GPUs), else 0.")
 @click.option("--tracker", type=click.Choice(TRACKERS), default=None,
@@ -184,7 +188,8 @@ def run(ctx: click.Context, **options: object) -> None:
         model_selection=options["model_selection"],
         settings=parse_assignments(entries),
         execution=ExecutionConfig(
-            options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"], options["jobs"]
+            options["executor"], options["address"], options["cpus_per_run"], options["gpus_per_run"], options["jobs"],
+            options["ensemble"],
         ),
         tracker=options["tracker"],
     )

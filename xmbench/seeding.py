@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,13 +27,17 @@ def torch_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gene
     return generator
 
 
+_GLOBAL_RNG = threading.RLock()  # held while a block draws from torch's global generator
+
+
 @contextlib.contextmanager
 def seeded_init(seed: int) -> Iterator[None]:
     """Build modules under a fixed seed without leaking into (or depending on) the global RNG.
 
     torch's layer constructors draw initial weights from the global generator; forking it keeps
-    the caller's random state untouched.
+    the caller's random state untouched. One block at a time per process: the members of an
+    ensemble (``methods.ensemble``) build their networks in threads, which share that generator.
     """
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import platform
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +29,7 @@ class ExecutionConfig:
     cpus_per_run: int | None = None
     gpus_per_run: float | None = None
     jobs: int | None = 1
+    ensemble: bool = False  # local executor: the seeds of a method that supports it train as one vmapped ensemble
 
 
 class Executor(ABC):
@@ -53,6 +54,13 @@ class Executor(ABC):
     @abstractmethod
     def map(self, keys: Sequence[RunKey], inputs: RunInputs, device: torch.device) -> Iterator[RunOutcome]:
         """Yield one outcome per key, in the order they finish; a failure is an outcome, not an exception."""
+
+    def map_replicates(self, groups: Iterable[tuple[Sequence[RunKey], RunInputs]],
+                       device: torch.device) -> Iterator[RunOutcome]:
+        """``map`` over each (runs, their shared inputs) of an invocation, one replicate after another;
+        an executor that trains runs of several replicates together (``--ensemble``) takes them all."""
+        for keys, inputs in groups:
+            yield from self.map(keys, inputs, device)
 
     @classmethod
     def describe(cls, threads: int) -> dict[str, Any]:

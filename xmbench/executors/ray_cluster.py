@@ -62,6 +62,8 @@ class RayExecutor(Executor):
             raise XmbenchError(f"--gpus-per-run must be >= 0, got {execution.gpus_per_run}")
         if execution.gpus_per_run == 0 and DeviceChoice.parse(device_choice) is DeviceChoice.CUDA:
             raise XmbenchError("--device cuda with --gpus-per-run 0 would give the runs no GPU")
+        if execution.ensemble:
+            raise XmbenchError("--ensemble trains in one process; it needs the local executor")
         if execution.jobs not in (None, 1):
             raise XmbenchError("--jobs is for the local executor; a Ray cluster runs as many runs at once as "
                                "its CPUs hold (--cpus-per-run each)")

@@ -68,6 +68,8 @@ class CrossModalMethod(ABC):
     # each hyper-parameter's valid values (``xmbench.methods.params``), declared beside the defaults:
     # checked for --set before anything runs, and by ``fit``; shown by ``xmbench list --method``
     param_ranges: ClassVar[dict[str, Range]] = {}
+    # several runs of it can train as one ensemble, one vmapped step (``--ensemble``, ``methods.ensemble``)
+    supports_ensemble: ClassVar[bool] = False
     can_translate: ClassVar[bool] = False
     can_reconstruct: ClassVar[bool] = False
     shared_space: ClassVar[bool] = True

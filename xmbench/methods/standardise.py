@@ -41,7 +41,7 @@ class StandardisedFeatures:
 
     def _to_model(self, m: str, X: np.ndarray) -> torch.Tensor:
         Z = (np.asarray(X, dtype=np.float64) - self.mean_[m]) / self.std_[m]
-        return torch.as_tensor(Z, dtype=torch.float32, device=torch.device(self.device))
+        return torch.as_tensor(Z, dtype=torch.get_default_dtype(), device=torch.device(self.device))
 
     def _from_model(self, m: str, Z: torch.Tensor) -> np.ndarray:
         return (Z.cpu().numpy().astype(np.float64) * self.std_[m] + self.mean_[m]).astype(np.float32)

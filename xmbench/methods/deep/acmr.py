@@ -18,12 +18,18 @@ from xmbench.options import Profile
 
 
 class GradientReversal(torch.autograd.Function):
-    """Identity forward; the backward pass multiplies the gradient by -``coefficient`` (Ganin & Lempitsky 2015)."""
+    """Identity forward; the backward pass multiplies the gradient by -``coefficient`` (Ganin & Lempitsky 2015).
+    In the ``setup_context`` form with a generated vmap rule, so an ensemble (``methods.ensemble``) can vmap it."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, coefficient: float) -> torch.Tensor:
-        ctx.coefficient = coefficient
+    def forward(x: torch.Tensor, coefficient: float) -> torch.Tensor:
         return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs: tuple[torch.Tensor, float], output: torch.Tensor) -> None:
+        ctx.coefficient = inputs[1]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:

@@ -93,6 +93,8 @@ class DeepCCA(PairedTowers):
     """
 
     name: ClassVar[str] = "dcca"
+    # its BatchNorm layers keep running statistics, which a stacked (vmapped) ensemble step does not carry
+    supports_ensemble: ClassVar[bool] = False
     paper_claims: ClassVar[tuple[str, ...]] = ("correlation",)  # total canonical correlation (its Table 2)
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
         Profile.SMOKE: {"max_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True},

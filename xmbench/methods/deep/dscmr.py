@@ -84,7 +84,8 @@ class DSCMR(PairedTowers):
         labels = {m: batch[f"y_{m}"] for m in MODALITIES}
         terms = {}
         for m in MODALITIES:
-            onehot = F.one_hot(labels[m], self.n_classes_).float()
+            # one-hot by comparison, not F.one_hot (which checks its range with .item(), unsupported under vmap)
+            onehot = (labels[m][:, None] == torch.arange(self.n_classes_, device=labels[m].device)).float()
             terms[f"label_{m}"] = (self.nets_["label"](codes[m]) - onehot).norm(dim=1).mean()
         terms["pairwise"] = sum(pairwise_nll(codes[s], codes[t], labels[s][:, None] == labels[t][None, :])
                                 for s, t in (("a", "a"), ("a", "b"), ("b", "b")))

@@ -26,6 +26,7 @@ from torch import nn
 
 from xmbench.data.base import PairedSplit
 from xmbench.methods.base import CrossModalMethod
+from xmbench.methods.ensemble import current_member
 from xmbench.methods.layers import ACTIVATIONS, MODALITIES
 from xmbench.methods.params import OPTIONAL_POSITIVE_INT, POSITIVE, POSITIVE_INT, SCHEDULE, WIDTHS, Number, OneOf
 from xmbench.methods.standardise import SCALINGS, StandardisedFeatures
@@ -43,6 +44,7 @@ class PairedTowers(StandardisedFeatures, CrossModalMethod):
 
     paper_claims: ClassVar[tuple[str, ...]] = ("retrieval",)
     uses_labels: ClassVar[bool] = False
+    supports_ensemble: ClassVar[bool] = True  # one vmapped step for several runs (``methods.ensemble``)
     profiles: ClassVar[dict[Profile, dict[str, Any]]] = {
         Profile.SMOKE: {"max_updates": 20, "eval_every": 10, "patience": 2, "model_selection": True},
         Profile.QUICK: {"max_updates": 5000, "eval_every": 100, "patience": 4, "model_selection": True},
@@ -113,11 +115,18 @@ class PairedTowers(StandardisedFeatures, CrossModalMethod):
         stream = BatchStream(len(train), min(self.batch_size, len(train)), torch_generator(
             derive_seed(self.seed, self.name, "train"), device))
         self.budget_ = budget(self.epochs, self.max_updates, stream.per_pass)
-        optimizer = self._optimizer(self.nets_.parameters())
+        # this thread trains one member of an ensemble (``--ensemble``): one shared, vmapped step
+        member = current_member() if self.supports_ensemble else None
+        if member is not None:
+            member.join(self)
+        optimizer = None if member is not None else self._optimizer(self.nets_.parameters())
 
         def step(update: int) -> dict[str, torch.Tensor]:
             idx = stream.next()
-            losses = self._losses({key: value[idx] for key, value in batch_rows.items()}, update)
+            batch = {key: value[idx] for key, value in batch_rows.items()}
+            if member is not None:
+                return member.step(batch, update)
+            losses = self._losses(batch, update)
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optimizer.step()
@@ -130,8 +139,12 @@ class PairedTowers(StandardisedFeatures, CrossModalMethod):
             return score()
 
         self.eval_every_ = min(self.eval_every, MAX_EPOCHS_BETWEEN_VALIDATIONS * stream.per_pass)
-        fit_phases(self, [Phase("train", step, self.nets_, self.budget_, stream.per_pass,
-                                None if score is None else scored, score_name, relative)], self.eval_every_)
+        try:
+            fit_phases(self, [Phase("train", step, self.nets_, self.budget_, stream.per_pass,
+                                    None if score is None else scored, score_name, relative)], self.eval_every_)
+        finally:
+            if member is not None:
+                member.leave()  # its weights become its own; the other members go on
         self.nets_.requires_grad_(False).eval()
         self._before_validation()
         del self.pairs_  # the training rows are not state
