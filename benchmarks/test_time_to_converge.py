@@ -12,8 +12,8 @@ whether it converged), then the whole invocation's wall time and validation shar
 whole run at most 15 minutes, every trained run converged, each method's test average mAP within
 .01 of the reference's (a GAN's numbers also move with the thread count, so a miss there is
 reported, not asserted). After the run the measured costs are written to
-``.benchmarks/method-costs.json``, the table ``xmbench run``'s estimate line reads (copy it to
-``xmbench/methods/costs.json``).
+``.benchmarks/method-costs.json``, in the form of the table ``xmbench run``'s estimate line reads
+(its ``quick`` entries replace those of ``xmbench/methods/costs.json``).
 """
 
 from __future__ import annotations

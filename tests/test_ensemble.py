@@ -43,12 +43,12 @@ def float64():
     torch.set_default_dtype(before)
 
 
-@pytest.mark.parametrize("name", SUPPORTING)
-def test_an_ensemble_trains_each_member_as_its_separate_run(name, float64):
+def assert_members_match_separate_runs(name: str, device: str = "cpu") -> None:
+    """Three seeds of ``name`` as one ensemble against the same seeds fitted alone, 30 updates."""
     train, test = planted_features(400, seed=0), planted_features(100, seed=1)
     cls = METHODS.get(name)
-    alone = [cls(seed=seed, max_updates=30).fit(train) for seed in SEEDS]
-    members = [cls(seed=seed, max_updates=30) for seed in SEEDS]
+    alone = [cls(seed=seed, max_updates=30, device=device).fit(train) for seed in SEEDS]
+    members = [cls(seed=seed, max_updates=30, device=device) for seed in SEEDS]
     results = run_as_ensemble([lambda m=m: m.fit(train) for m in members])
     assert all(result is member for result, member in zip(results, members, strict=True)), results
     for separate, member in zip(alone, members, strict=True):
@@ -56,6 +56,11 @@ def test_an_ensemble_trains_each_member_as_its_separate_run(name, float64):
             np.testing.assert_allclose(member.embed(modality, test.x(modality)),
                                        separate.embed(modality, test.x(modality)), rtol=0, atol=1e-5)
         assert [h["update"] for h in member.history_] == [h["update"] for h in separate.history_]
+
+
+@pytest.mark.parametrize("name", SUPPORTING)
+def test_an_ensemble_trains_each_member_as_its_separate_run(name, float64):
+    assert_members_match_separate_runs(name)
 
 
 def test_members_of_different_settings_are_refused_by_every_member_without_hanging():
