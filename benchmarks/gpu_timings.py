@@ -27,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchtools import planted_features, planted_images  # noqa: E402
 
+from xmbench.devices import describe_device, resolve_device, synchronize  # noqa: E402
 from xmbench.methods import METHODS  # noqa: E402
 from xmbench.methods.ensemble import run_as_ensemble  # noqa: E402
 
@@ -48,12 +49,11 @@ def trained_methods(chosen: str) -> list[str]:
     return [n for n in names if "max_updates" in inspect.signature(METHODS.get(n)).parameters or n in PHASED_BUDGETS]
 
 
-def fit_seconds(name: str, updates: int, device: str, seeds: tuple[int, ...], ensemble: bool) -> float:
+def fit_seconds(name: str, updates: int, device: torch.device, seeds: tuple[int, ...], ensemble: bool) -> float:
     cls = METHODS.get(name)
     data = planted_images(PAIRS) if cls.input_kind == "images" else planted_features(PAIRS)
-    methods = [cls.from_profile("quick", seed=seed, device=device, **budget(name, updates)) for seed in seeds]
-    if device == "cuda":
-        torch.cuda.synchronize()
+    methods = [cls.from_profile("quick", seed=seed, device=str(device), **budget(name, updates)) for seed in seeds]
+    synchronize(device)
     started = time.perf_counter()
     if ensemble:
         results = run_as_ensemble([lambda m=m: m.fit(data) for m in methods])
@@ -63,8 +63,7 @@ def fit_seconds(name: str, updates: int, device: str, seeds: tuple[int, ...], en
     else:
         for method in methods:
             method.fit(data)
-    if device == "cuda":
-        torch.cuda.synchronize()
+    synchronize(device)
     return time.perf_counter() - started
 
 
@@ -75,25 +74,26 @@ def main() -> None:
     parser.add_argument("--ensemble", type=int, default=3, help="seeds per ensemble")
     parser.add_argument("--out", type=Path, default=Path("gpu-timings.md"))
     args = parser.parse_args()
-    cuda = torch.cuda.is_available()
+    cpu_device, gpu_device = torch.device("cpu"), resolve_device("auto")  # xmbench's device choice: a GPU if any
+    gpu = gpu_device.type != "cpu"
     seeds = tuple(range(args.ensemble))
     header = (f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.node()}; CPU: {torch.get_num_threads()} threads; "
-              f"CUDA: {torch.cuda.get_device_name(0) if cuda else 'not available (CPU columns only)'}; torch "
+              f"CUDA: {describe_device(gpu_device) if gpu else 'not available (CPU columns only)'}; torch "
               f"{torch.__version__}; {args.updates} updates per fit, {PAIRS:,} planted pairs")
     lines = [header, "", "| method | CPU s | CUDA s | CUDA speed-up | CUDA, "
              f"{len(seeds)} seeds one by one, s | CUDA, --ensemble of {len(seeds)}, s | ensemble speed-up |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name in trained_methods(args.methods):
-        for device in ["cpu"] + (["cuda"] if cuda else []):  # untimed warm-up: allocators, kernels, CUDA context
+        for device in [cpu_device] + ([gpu_device] if gpu else []):  # untimed warm-up: allocators, kernels, context
             fit_seconds(name, 2, device, (0,), ensemble=False)
-        cpu = fit_seconds(name, args.updates, "cpu", (0,), ensemble=False)
+        cpu = fit_seconds(name, args.updates, cpu_device, (0,), ensemble=False)
         row = [name, f"{cpu:.2f}"]
-        if cuda:
-            gpu = fit_seconds(name, args.updates, "cuda", (0,), ensemble=False)
-            row += [f"{gpu:.2f}", f"{cpu / gpu:.1f}x"]
+        if gpu:
+            on_gpu = fit_seconds(name, args.updates, gpu_device, (0,), ensemble=False)
+            row += [f"{on_gpu:.2f}", f"{cpu / on_gpu:.1f}x"]
             if METHODS.get(name).supports_ensemble:
-                separate = fit_seconds(name, args.updates, "cuda", seeds, ensemble=False)
-                together = fit_seconds(name, args.updates, "cuda", seeds, ensemble=True)
+                separate = fit_seconds(name, args.updates, gpu_device, seeds, ensemble=False)
+                together = fit_seconds(name, args.updates, gpu_device, seeds, ensemble=True)
                 row += [f"{separate:.2f}", f"{together:.2f}", f"{separate / together:.1f}x"]
             else:
                 row += ["-", "no ensemble support", "-"]

@@ -33,3 +33,9 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({torch.get_num_threads()} threads)"
     return f"{device} ({torch.cuda.get_device_name(device)})"
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on the CPU), so a timer reads the work, not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
